@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AiopsSiteConfig(AppConfig):
+    name = "aiops_site"
+    verbose_name = "AIOps site"

@@ -1,0 +1,257 @@
+"""Settings for AIOps for Django: one module, driven by environment variables.
+
+The embedded default (no variables set) is SQLite in WAL mode plus django-q2's ORM
+broker, which needs nothing but Python. ``DATABASE_URL`` and ``REDIS_URL`` switch to
+PostgreSQL and Redis; ``AIOPS_ENV=production`` turns on the production profile.
+Every variable is listed, with its default, in the README.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from aiops_site.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("AIOPS_DATA_DIR", str(BASE_DIR / "var")))
+
+AIOPS_ENV = env_str("AIOPS_ENV", "development")
+if AIOPS_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("AIOPS_ENV must be 'development' or 'production'")
+PRODUCTION = AIOPS_ENV == "production"
+
+
+def _development_secret_key() -> str:
+    # A key generated once per checkout, so sessions survive restarts without anyone
+    # having to invent a secret to try the app.
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when AIOPS_ENV=production"
+        )
+    SECRET_KEY = _development_secret_key()
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "aiops_site",
+    "telemetry",
+    "detection",
+    "demo_shop",
+]
+
+MIDDLEWARE = [
+    # Outermost, so the recorded duration covers the whole stack below it.
+    "telemetry.middleware.TelemetryMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "aiops_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "aiops_site.wsgi.application"
+ASGI_APPLICATION = "aiops_site.asgi.application"
+
+# --- Database -------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+_db = dj_database_url.parse(DATABASE_URL)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db["OPTIONS"] = {
+        # WAL lets readers run while the span writer commits; NORMAL is durable at
+        # every checkpoint and is what WAL is designed for.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;"
+        ),
+        # IMMEDIATE takes the write lock at BEGIN, so a transaction never has to
+        # upgrade a read lock (that upgrade fails at once with "database is locked",
+        # whatever the timeout).
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_float("AIOPS_SQLITE_TIMEOUT", 20.0, minimum=0.1),
+    }
+    # Tests use a file, not :memory:, so the span writer thread and live servers see
+    # the same database through connections of their own, as in production.
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    _db["CONN_MAX_AGE"] = env_int("DJANGO_CONN_MAX_AGE", 60, minimum=0)
+    _db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Task queue (django-q2) -----------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+Q_CLUSTER = {
+    "name": env_str("AIOPS_Q_NAME", "aiops"),
+    "workers": env_int("AIOPS_Q_WORKERS", 2, minimum=1),
+    # A cycle is kept far below this; the timeout only stops a stuck worker.
+    "timeout": env_int("AIOPS_Q_TIMEOUT", 120, minimum=5),
+    "retry": env_int("AIOPS_Q_TIMEOUT", 120, minimum=5) + 60,
+    "max_attempts": 1,
+    # A missed 30-second tick must not be replayed as a burst of cycles.
+    "catch_up": False,
+    "save_limit": 500,
+    "ack_failures": True,
+    "label": "Task queue",
+    "sync": env_bool("AIOPS_Q_SYNC", False),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = env_float("AIOPS_Q_POLL", 0.5, minimum=0.05)
+
+# --- Auth, API ------------------------------------------------------------------
+_VALIDATORS = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.MinimumLengthValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header turns "not logged in" into a 401.
+        "aiops_site.authentication.TokenOrBearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "aiops_site.permissions.ReadAuthenticatedWriteStaff"
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "aiops_site.api_errors.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AIOps for Django",
+    "DESCRIPTION": "Telemetry, anomaly detection, root-cause analysis and incidents.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Internationalisation, static -----------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(DATA_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serves app static files without collectstatic in development and tests.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+
+# --- Production profile ---------------------------------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("AIOPS_LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": env_str("AIOPS_Q_LOG_LEVEL", "WARNING")}},
+}
+
+# --- AIOps: telemetry -----------------------------------------------------------
+AIOPS_SERVICE_NAME = env_str("AIOPS_SERVICE_NAME", "shop")
+# Path prefixes the middleware does not record: the tool's own surfaces.
+AIOPS_TELEMETRY_EXCLUDE_PATHS = env_list(
+    "AIOPS_TELEMETRY_EXCLUDE_PATHS",
+    [
+        "/admin/",
+        "/static/",
+        "/aiops/",
+        "/simulate/",
+        "/v1/",
+        "/metrics",
+        "/favicon.ico",
+    ],
+)
+# Synchronous writes (one INSERT per request): for tests and debugging only.
+AIOPS_TELEMETRY_SYNC = env_bool("AIOPS_TELEMETRY_SYNC", False)
+AIOPS_TELEMETRY_QUEUE_SIZE = env_int("AIOPS_TELEMETRY_QUEUE_SIZE", 50_000, minimum=1)
+AIOPS_TELEMETRY_BATCH_SIZE = env_int("AIOPS_TELEMETRY_BATCH_SIZE", 1_000, minimum=1)
+AIOPS_TELEMETRY_FLUSH_INTERVAL = env_float(
+    "AIOPS_TELEMETRY_FLUSH_INTERVAL", 0.5, minimum=0.01
+)
+
+# --- AIOps: demo shop -----------------------------------------------------------
+# Empty: checkout calls payment and inventory on the origin its own request came in on.
+AIOPS_DEMO_BASE_URL = env_str("AIOPS_DEMO_BASE_URL", "")
+AIOPS_DEMO_TIMEOUT = env_float("AIOPS_DEMO_TIMEOUT", 5.0, minimum=0.01)
+AIOPS_DEMO_MAX_DELAY_MS = env_int("AIOPS_DEMO_MAX_DELAY_MS", 30_000, minimum=0)
+AIOPS_FAULT_CACHE_SECONDS = env_float("AIOPS_FAULT_CACHE_SECONDS", 1.0, minimum=0)
+
+# --- AIOps: access --------------------------------------------------------------
+# Lets anonymous users read incidents, metrics and the service map (never write).
+AIOPS_PUBLIC_READ = env_bool("AIOPS_PUBLIC_READ", False)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class SpanKind(models.TextChoices):
+    SERVER = "server", "Server"
+    CLIENT = "client", "Client"
+    CONSUMER = "consumer", "Consumer"
+    PRODUCER = "producer", "Producer"
+    INTERNAL = "internal", "Internal"
+
+
+class Span(models.Model):
+    """One timed operation: a request our middleware served, or an ingested span.
+
+    SERVER and CONSUMER spans are the endpoints detection judges; CLIENT spans only
+    describe calls (edges, network time) and never form an endpoint of their own.
+    Rows are written in bulk by ``telemetry.store.insert_spans``, never one by one.
+    """
+
+    UNMATCHED_ENDPOINT = "unmatched"
+
+    service = models.CharField(max_length=100)
+    # A URL name, route template or OTel http.route: never a raw path, so the number
+    # of endpoints stays bounded whatever URLs clients invent.
+    endpoint = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=8, choices=SpanKind.choices, default=SpanKind.SERVER
+    )
+    method = models.CharField(max_length=16, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Milliseconds as a double: microsecond resolution for any realistic duration.
+    duration_ms = models.FloatField()
+    start_time = models.DateTimeField()
+    # NULL, not "", means "no trace information": NULLs never collide in the unique
+    # constraint below, so spans without ids are all kept.
+    trace_id = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
+    span_id = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    parent_span_id = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    is_error = models.BooleanField(default=False)
+    error_type = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+    stack_trace = models.TextField(blank=True)
+    # CLIENT spans: who was called (service name or host:port), for call edges.
+    peer = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            # The analysis cycle reads "everything in the last N seconds".
+            models.Index(fields=["start_time"], name="span_start_idx"),
+            # Charts and low-traffic look-backs read one endpoint over a time range.
+            models.Index(
+                fields=["service", "endpoint", "start_time"],
+                name="span_endpoint_time_idx",
+            ),
+        ]
+        constraints = [
+            # Serves "all spans of a trace" and stores a re-delivered span once.
+            # Spans without ids (NULL) are never considered duplicates.
+            models.UniqueConstraint(
+                fields=["trace_id", "span_id"], name="span_trace_span_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.endpoint} {self.status_code} {self.duration_ms}ms"

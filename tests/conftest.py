@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def _synchronous_side_effects(settings, monkeypatch):
+    """Spans are written in the request and django-q2 tasks run inline.
+
+    Tests that exercise the batching writer or a real cluster switch these back.
+    """
+    from django_q.conf import Conf
+
+    settings.AIOPS_TELEMETRY_SYNC = True
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+def make_user(username: str = "viewer", *, staff: bool = False):
+    return get_user_model().objects.create_user(
+        username=username, password="correct horse battery", is_staff=staff
+    )
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def staff_client(db) -> APIClient:
+    return token_client(make_user("operator", staff=True))
+
+
+@pytest.fixture
+def user_client(db) -> APIClient:
+    return token_client(make_user("viewer"))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    # Live-server tests serve each request on a thread of its own; a persistent
+    # connection would outlive its thread and keep the test database busy.
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
