@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "aiops_site",
     "telemetry",
@@ -182,6 +183,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Telemetry, anomaly detection, root-cause analysis and incidents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Internationalisation, static -----------------------------------------------
@@ -255,3 +260,24 @@ AIOPS_FAULT_CACHE_SECONDS = env_float("AIOPS_FAULT_CACHE_SECONDS", 1.0, minimum=
 # --- AIOps: access --------------------------------------------------------------
 # Lets anonymous users read incidents, metrics and the service map (never write).
 AIOPS_PUBLIC_READ = env_bool("AIOPS_PUBLIC_READ", False)
+
+# --- AIOps: detection (see detection/config.py for what each one does) ----------
+AIOPS_INTERVAL = env_float("AIOPS_INTERVAL", 30.0, minimum=1.0)
+AIOPS_WINDOW = env_float("AIOPS_WINDOW", 60.0, minimum=1.0)
+AIOPS_LOOKBACK = env_float("AIOPS_LOOKBACK", 1800.0, minimum=0.0)
+AIOPS_MIN_WINDOW_SAMPLES = env_int("AIOPS_MIN_WINDOW_SAMPLES", 5, minimum=1)
+AIOPS_EWMA_ALPHA = env_float("AIOPS_EWMA_ALPHA", 0.1, minimum=0.0001)
+AIOPS_MIN_BASELINE_SAMPLES = env_int("AIOPS_MIN_BASELINE_SAMPLES", 20, minimum=1)
+AIOPS_BOOTSTRAP_HISTORY = env_float("AIOPS_BOOTSTRAP_HISTORY", 3600.0, minimum=0.0)
+AIOPS_LATENCY_RATIO = env_float("AIOPS_LATENCY_RATIO", 3.0, minimum=1.0)
+AIOPS_MIN_SLOW_SAMPLES = env_int("AIOPS_MIN_SLOW_SAMPLES", 3, minimum=1)
+AIOPS_MIN_SLOW_FRACTION = env_float("AIOPS_MIN_SLOW_FRACTION", 0.1, minimum=0.0)
+AIOPS_SIGNIFICANCE = env_float("AIOPS_SIGNIFICANCE", 1e-3, minimum=0.0)
+AIOPS_ERROR_RATE_THRESHOLD = env_float("AIOPS_ERROR_RATE_THRESHOLD", 0.2, minimum=0.0)
+AIOPS_ERROR_MIN_REQUESTS = env_int("AIOPS_ERROR_MIN_REQUESTS", 5, minimum=1)
+AIOPS_MIN_ERROR_SAMPLES = env_int("AIOPS_MIN_ERROR_SAMPLES", 3, minimum=1)
+AIOPS_SILENCE_MIN_EXPECTED = env_float("AIOPS_SILENCE_MIN_EXPECTED", 10.0, minimum=1.0)
+AIOPS_CORRELATION_WINDOW = env_float("AIOPS_CORRELATION_WINDOW", 300.0, minimum=1.0)
+AIOPS_RESOLVE_AFTER_CYCLES = env_int("AIOPS_RESOLVE_AFTER_CYCLES", 4, minimum=1)
+AIOPS_REOPEN_WINDOW = env_float("AIOPS_REOPEN_WINDOW", 900.0, minimum=0.0)
+AIOPS_RELEARN_AFTER = env_float("AIOPS_RELEARN_AFTER", 21600.0, minimum=0.0)

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("demo_shop.urls")),
+    path("aiops/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "aiops/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema"),
+        name="api-docs",
+    ),
+    path("aiops/", include("detection.api.urls")),
     path("admin/", admin.site.urls),
 ]

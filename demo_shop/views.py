@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from demo_shop import client
 from demo_shop.faults import InjectedFault, apply_fault
 from telemetry.middleware import record_exception, trace_context_of
+from telemetry.outgoing import outgoing_call
 
 
 def _trace_id(request) -> str | None:
@@ -91,14 +92,18 @@ def checkout(request):
     except InjectedFault as exc:
         return _injected_error(request, "checkout", exc)
     context = trace_context_of(request)
-    headers = {"Accept": "application/json"}
-    if context is not None:
-        headers["traceparent"] = context.traceparent()
     base = _downstream_base(request)
     results = {}
     for step, method in (("payment", "POST"), ("inventory", "GET")):
+        url = f"{base}/{step}"
         try:
-            status, body = client.call(method, f"{base}/{step}", headers=headers)
+            with outgoing_call(
+                context, method=method, url=url, name=f"{method} /{step}"
+            ) as call:
+                status, body = client.call(
+                    method, url, headers={"Accept": "application/json", **call.headers}
+                )
+                call.status = status
         except client.DownstreamError as exc:
             record_exception(request, exc)
             return JsonResponse(

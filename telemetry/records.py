@@ -63,17 +63,17 @@ class SpanRecord:
         return data
 
 
-def parse_timestamp(value: Any) -> datetime:
+def parse_timestamp(value: Any, *, field: str = "ts") -> datetime:
     """ISO 8601 (a missing offset means UTC) or epoch seconds as a number."""
     if isinstance(value, bool):
-        raise RecordError("ts must be an ISO 8601 string or epoch seconds")
+        raise RecordError(f"{field} must be an ISO 8601 string or epoch seconds")
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise RecordError("ts must be finite")
+            raise RecordError(f"{field} must be finite")
         try:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
-            raise RecordError("ts is out of range") from None
+            raise RecordError(f"{field} is out of range") from None
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -81,11 +81,11 @@ def parse_timestamp(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise RecordError(f"ts is not ISO 8601: {value[:40]!r}") from None
+            raise RecordError(f"{field} is not ISO 8601: {value[:40]!r}") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         return parsed
-    raise RecordError("ts must be an ISO 8601 string or epoch seconds")
+    raise RecordError(f"{field} must be an ISO 8601 string or epoch seconds")
 
 
 def _optional_id(data: dict[str, Any], key: str, valid) -> str | None:

@@ -16,6 +16,8 @@ def _synchronous_side_effects(settings, monkeypatch):
 
     settings.AIOPS_TELEMETRY_SYNC = True
     monkeypatch.setattr(Conf, "SYNC", True)
+    # Test users need no slow, attack-resistant password hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_user(username: str = "viewer", *, staff: bool = False):

@@ -21,6 +21,7 @@ def post(url: str, **kwargs) -> tuple[int, dict]:
 
 
 def spans_by_endpoint(trace_id: str) -> dict[str, Span]:
+    """Server spans by endpoint and CLIENT spans by name ("POST /payment")."""
     spans = Span.objects.filter(trace_id=trace_id)
     return {span.endpoint: span for span in spans}
 
@@ -36,11 +37,22 @@ def test_checkout_calls_payment_then_inventory_as_children(live_server):
     assert status == 200, body
     assert body["status"] == "completed"
     spans = spans_by_endpoint(body["trace_id"])
-    assert set(spans) == {"checkout", "payment", "inventory"}
+    assert set(spans) == {
+        "checkout",
+        "payment",
+        "inventory",
+        "POST /payment",
+        "GET /inventory",
+    }
     checkout = spans["checkout"]
     assert checkout.parent_span_id is None
-    assert spans["payment"].parent_span_id == checkout.span_id
-    assert spans["inventory"].parent_span_id == checkout.span_id
+    # checkout -> CLIENT span of the call -> the callee's SERVER span.
+    for call, callee in (("POST /payment", "payment"), ("GET /inventory", "inventory")):
+        assert spans[call].kind == "client"
+        assert spans[call].parent_span_id == checkout.span_id
+        assert spans[callee].parent_span_id == spans[call].span_id
+        assert spans[call].duration_ms >= spans[callee].duration_ms
+        assert spans[call].peer == live_server.url.split("//")[1]
     assert spans["payment"].method == "POST" and spans["inventory"].method == "GET"
     # The children ran inside the checkout, one after the other.
     assert spans["payment"].start_time < spans["inventory"].start_time
@@ -63,7 +75,7 @@ def test_incoming_trace_is_continued_through_checkout(live_server):
     assert body["trace_id"] == trace_id
     spans = spans_by_endpoint(trace_id)
     assert spans["checkout"].parent_span_id == parent
-    assert spans["payment"].parent_span_id == spans["checkout"].span_id
+    assert spans["POST /payment"].parent_span_id == spans["checkout"].span_id
 
 
 def test_injected_delay_slows_the_target_and_clear_undoes_it(live_server, staff):
@@ -112,6 +124,9 @@ def test_downstream_timeout_is_a_502_naming_the_call(live_server, staff, setting
     checkout = spans_by_endpoint(body["trace_id"])["checkout"]
     assert checkout.error_type == "DownstreamError"
     assert 300 <= checkout.duration_ms < 1500
+    call = spans_by_endpoint(body["trace_id"])["POST /payment"]
+    assert call.is_error and call.status_code is None
+    assert call.error_type == "DownstreamError"
     # The abandoned payment call is still sleeping in a server thread; wait for its
     # span so it cannot land in the next test's database.
     wait_for(lambda: "payment" in spans_by_endpoint(body["trace_id"]))

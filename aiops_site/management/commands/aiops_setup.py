@@ -6,10 +6,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from aiops_site.accounts import ensure_staff_account
+from detection.schedule import ensure_analysis_schedule
 
 
 class Command(BaseCommand):
-    help = "Idempotent first-run setup: the staff account and its API token."
+    help = (
+        "Idempotent setup, run on every start: the staff account with its API token "
+        "and the analysis schedule."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -28,3 +32,6 @@ class Command(BaseCommand):
         if account.password_file is not None:
             self.stdout.write(f"  password: {account.password_file}")
         self.stdout.write(f"  API token: {account.token_file}")
+        schedule, created = ensure_analysis_schedule(interval=settings.AIOPS_INTERVAL)
+        verb = "Created" if created else "Kept"
+        self.stdout.write(f"{verb} schedule '{schedule.name}' (cron {schedule.cron}).")

@@ -1,0 +1,256 @@
+"""Incident, anomaly and baseline representations (the seed README's shape)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from detection.models import Anomaly, EndpointBaseline, Incident
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit ``+00:00`` offset (DRF would write ``Z``)."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat()
+
+
+class AnomalySerializer(serializers.ModelSerializer):
+    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    window_start = IsoDateTimeField()
+    window_end = IsoDateTimeField()
+    first_seen = IsoDateTimeField()
+    last_seen = IsoDateTimeField()
+
+    class Meta:
+        model = Anomaly
+        fields = [
+            "id",
+            "incident",
+            "type",
+            "service",
+            "endpoint",
+            "severity",
+            "summary",
+            "observed",
+            "expected",
+            "ratio",
+            "sample_count",
+            "window_start",
+            "window_end",
+            "first_seen",
+            "last_seen",
+            "example_trace_ids",
+            "detail",
+        ]
+
+
+class CandidateSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    endpoint = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class RootCauseSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    endpoint = serializers.CharField()
+    issue = serializers.CharField()
+    confidence = serializers.FloatField()
+    candidates = CandidateSerializer(many=True)
+    evidence = serializers.DictField()
+
+
+class EndpointRefSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    endpoint = serializers.CharField()
+
+
+class TraceCorrelationSerializer(serializers.Serializer):
+    trace_id = serializers.CharField(allow_null=True)
+    trace_ids = serializers.ListField(child=serializers.CharField())
+    correlated_failures = serializers.ListField(child=serializers.CharField())
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    root_cause = serializers.SerializerMethodField()
+    affected_endpoints = serializers.SerializerMethodField()
+    affected = serializers.SerializerMethodField()
+    trace_correlation = serializers.SerializerMethodField()
+    anomalies = AnomalySerializer(many=True, read_only=True)
+    first_detected = IsoDateTimeField()
+    last_seen = IsoDateTimeField()
+    acknowledged_at = IsoDateTimeField()
+    resolved_at = IsoDateTimeField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "status",
+            "severity",
+            "title",
+            "root_cause",
+            "affected_endpoints",
+            "affected",
+            "first_detected",
+            "last_seen",
+            "anomalies",
+            "trace_correlation",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgment_note",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
+            "reopen_count",
+        ]
+
+    @extend_schema_field(RootCauseSerializer)
+    def get_root_cause(self, incident: Incident) -> dict:
+        evidence = {
+            k: v for k, v in incident.evidence.items() if k != "cumulative_votes"
+        }
+        return {
+            "service": incident.root_service,
+            "endpoint": incident.root_endpoint,
+            "issue": incident.root_issue,
+            "confidence": incident.confidence,
+            "candidates": incident.candidates,
+            "evidence": evidence,
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_affected_endpoints(self, incident: Incident) -> list[str]:
+        names: list[str] = []
+        for _, endpoint in incident.affected:
+            if endpoint not in names:
+                names.append(endpoint)
+        return names
+
+    @extend_schema_field(EndpointRefSerializer(many=True))
+    def get_affected(self, incident: Incident) -> list[dict]:
+        return [{"service": s, "endpoint": e} for s, e in incident.affected]
+
+    @extend_schema_field(TraceCorrelationSerializer)
+    def get_trace_correlation(self, incident: Incident) -> dict:
+        return {
+            "trace_id": incident.trace_ids[0] if incident.trace_ids else None,
+            "trace_ids": incident.trace_ids,
+            "correlated_failures": incident.correlated_failures,
+        }
+
+
+class IncidentListSerializer(serializers.Serializer):
+    active_incidents = IncidentSerializer(many=True)
+    incident_count = serializers.IntegerField()
+    resolved_incidents = IncidentSerializer(many=True)
+    resolved_count = serializers.IntegerField()
+
+
+class IncidentActionSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default=""
+    )
+
+
+class BaselineSerializer(serializers.ModelSerializer):
+    latency_ms = serializers.FloatField(read_only=True)
+    learned_at = IsoDateTimeField()
+    last_seen = IsoDateTimeField()
+
+    class Meta:
+        model = EndpointBaseline
+        fields = [
+            "id",
+            "service",
+            "endpoint",
+            "latency_ms",
+            "log_spread",
+            "tail_fraction",
+            "error_rate",
+            "request_rate",
+            "self_time_ms",
+            "sample_count",
+            "learned_at",
+            "last_seen",
+        ]
+
+
+class IncidentFilterSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    severity = serializers.CharField(required=False)
+    service = serializers.CharField(required=False, max_length=100)
+    endpoint = serializers.CharField(required=False, max_length=200)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=500, default=20
+    )
+
+    def _choices(self, value: str, allowed: list[str], name: str) -> list[str]:
+        chosen = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in chosen if v not in allowed]
+        if unknown or not chosen:
+            raise serializers.ValidationError(
+                f"{name} must be one or more of {', '.join(allowed)} (comma-separated)"
+            )
+        return chosen
+
+    def validate_status(self, value: str) -> list[str]:
+        return self._choices(value, ["open", "acknowledged", "resolved"], "status")
+
+    def validate_severity(self, value: str) -> list[str]:
+        return self._choices(value, ["low", "medium", "high", "critical"], "severity")
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    window = serializers.IntegerField(
+        required=False,
+        min_value=10,
+        max_value=86_400,
+        default=300,
+        help_text="Seconds of traffic to summarise.",
+    )
+    at = serializers.DateTimeField(
+        required=False, help_text="End of the window (ISO 8601); default now."
+    )
+
+
+class AnalyzeResultSerializer(serializers.Serializer):
+    cycle_at = serializers.CharField()
+    trigger = serializers.CharField()
+    skipped = serializers.CharField()
+    duration_ms = serializers.FloatField()
+    endpoints = serializers.IntegerField()
+    spans = serializers.IntegerField()
+    findings = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    reopened = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class EndpointMetricsSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    endpoint = serializers.CharField()
+    request_count = serializers.IntegerField()
+    request_rate = serializers.FloatField()
+    avg_latency_ms = serializers.FloatField(allow_null=True)
+    p50_latency_ms = serializers.FloatField(allow_null=True)
+    p95_latency_ms = serializers.FloatField(allow_null=True)
+    p99_latency_ms = serializers.FloatField(allow_null=True)
+    error_rate = serializers.FloatField()
+    status_distribution = serializers.DictField(child=serializers.IntegerField())
+    baseline_latency_ms = serializers.FloatField(allow_null=True)
+    baseline_error_rate = serializers.FloatField(allow_null=True)
+    baseline_request_rate = serializers.FloatField(allow_null=True)
+    baseline_samples = serializers.IntegerField()
+
+
+class MetricsSerializer(serializers.Serializer):
+    metrics = serializers.DictField(child=EndpointMetricsSerializer())
+    window_seconds = serializers.IntegerField()
+    generated_at = serializers.CharField()

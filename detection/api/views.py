@@ -1,0 +1,172 @@
+"""DRF views: parse, call one selector or service, format."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from detection.actions import Outcome, incident_acknowledge, incident_resolve
+from detection.analysis import run_analysis_cycle
+from detection.api.serializers import (
+    AnalyzeResultSerializer,
+    AnomalySerializer,
+    BaselineSerializer,
+    IncidentActionSerializer,
+    IncidentFilterSerializer,
+    IncidentListSerializer,
+    IncidentSerializer,
+    MetricsQuerySerializer,
+    MetricsSerializer,
+)
+from detection.metrics import endpoint_metrics
+from detection.models import ACTIVE_STATUSES, Anomaly, EndpointBaseline, Incident
+
+
+def _incidents():
+    return Incident.objects.prefetch_related(
+        Prefetch("anomalies", queryset=Anomaly.objects.order_by("first_seen", "id"))
+    )
+
+
+class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Incidents: the active ones first, acknowledge and resolve as actions."""
+
+    serializer_class = IncidentSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "incident_id"
+    lookup_value_regex = "INC-[0-9]+-[0-9]+"
+
+    def get_queryset(self):
+        return _incidents()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="open,acknowledged,resolved"),
+            OpenApiParameter("severity", str, description="low,medium,high,critical"),
+            OpenApiParameter("service", str),
+            OpenApiParameter("endpoint", str),
+            OpenApiParameter("limit", int, description="Resolved incidents to list."),
+        ],
+        responses=IncidentListSerializer,
+    )
+    def list(self, request):
+        filters = IncidentFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        incidents = _incidents()
+        if "severity" in wanted:
+            incidents = incidents.filter(severity__in=wanted["severity"])
+        for field in ("service", "endpoint"):
+            if field in wanted:
+                value = wanted[field]
+                incidents = incidents.filter(
+                    Q(**{f"root_{field}": value}) | Q(**{f"anomalies__{field}": value})
+                ).distinct()
+        statuses = wanted.get("status", ["open", "acknowledged", "resolved"])
+        active = incidents.filter(
+            status__in=[s for s in statuses if s in ACTIVE_STATUSES]
+        )
+        resolved = (
+            incidents.filter(status="resolved")
+            if "resolved" in statuses
+            else (incidents.none())
+        )
+        active_list = list(active.order_by("-last_seen"))
+        context = self.get_serializer_context()
+        return Response(
+            {
+                "active_incidents": IncidentSerializer(
+                    active_list, many=True, context=context
+                ).data,
+                "incident_count": len(active_list),
+                "resolved_incidents": IncidentSerializer(
+                    resolved.order_by("-resolved_at")[: wanted["limit"]],
+                    many=True,
+                    context=context,
+                ).data,
+                "resolved_count": resolved.count(),
+            }
+        )
+
+    def _act(self, request, service) -> Response:
+        body = IncidentActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        incident = self.get_object()
+        outcome = service(
+            incident=incident,
+            by=request.user.get_username(),
+            note=body.validated_data["note"],
+            now=timezone.now(),
+        )
+        if outcome is Outcome.REFUSED:
+            return Response(
+                {"detail": f"Incident {incident.public_id} is {incident.status}."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(IncidentSerializer(incident, context={"request": request}).data)
+
+    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, incident_id=None):
+        """Open -> acknowledged (records who, when and a note). Idempotent."""
+        return self._act(request, incident_acknowledge)
+
+    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, incident_id=None):
+        """Open or acknowledged -> resolved. Idempotent."""
+        return self._act(request, incident_resolve)
+
+
+class AnomalyViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AnomalySerializer
+
+    def get_queryset(self):
+        anomalies = Anomaly.objects.select_related("incident").order_by(
+            "-last_seen", "-id"
+        )
+        params = self.request.query_params
+        for field in ("type", "service", "endpoint"):
+            if params.get(field):
+                anomalies = anomalies.filter(**{field: params[field]})
+        if params.get("incident"):
+            anomalies = anomalies.filter(incident__public_id=params["incident"])
+        return anomalies
+
+
+class BaselineViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = BaselineSerializer
+    queryset = EndpointBaseline.objects.order_by("service", "endpoint")
+
+
+class MetricsViewSet(viewsets.ViewSet):
+    """Latency, errors and traffic per endpoint, next to what was learned as normal."""
+
+    @extend_schema(parameters=[MetricsQuerySerializer], responses=MetricsSerializer)
+    def list(self, request):
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        window = query.validated_data["window"]
+        now = query.validated_data.get("at") or timezone.now()
+        return Response(
+            {
+                "metrics": endpoint_metrics(now=now, window=window),
+                "window_seconds": window,
+                "generated_at": now.isoformat(),
+            }
+        )
+
+
+class AnalyzeViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Run one analysis cycle now (staff)."""
+
+    serializer_class = AnalyzeResultSerializer
+
+    @extend_schema(request=None, responses=AnalyzeResultSerializer)
+    def create(self, request):
+        report = run_analysis_cycle(now=timezone.now(), trigger="api")
+        return Response(report.as_dict(), status=status.HTTP_200_OK)

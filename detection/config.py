@@ -1,0 +1,49 @@
+"""Detection settings (``AIOPS_*``), read once per cycle into a frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    interval: float = 30.0  # seconds between cycles
+    window: float = 60.0  # seconds of spans a cycle judges
+    # An endpoint with fewer spans in the window borrows its most recent ones, up to
+    # this far back, so a quiet endpoint is judged on a few requests, never on one.
+    lookback: float = 1800.0
+    min_window_samples: int = 5
+    ewma_alpha: float = 0.1  # per interval of healthy traffic
+    min_baseline_samples: int = 20
+    bootstrap_history: float = 3600.0
+    latency_ratio: float = 3.0
+    min_slow_samples: int = 3
+    min_slow_fraction: float = 0.1
+    significance: float = 1e-3
+    error_rate_threshold: float = 0.2
+    error_min_requests: int = 5
+    min_error_samples: int = 3
+    silence_min_expected: float = 10.0
+    correlation_window: float = 300.0
+    resolve_after_cycles: int = 4
+    reopen_window: float = 900.0
+    # After this long continuously anomalous, a signal is learned again: a change
+    # nobody fixed for hours becomes the new normal instead of an incident forever.
+    relearn_after: float = 6 * 3600.0
+    max_example_traces: int = 10
+
+    @property
+    def effective_window(self) -> float:
+        # A window shorter than the interval would leave spans no cycle ever judges.
+        return max(self.window, self.interval)
+
+    @classmethod
+    def from_settings(cls, **overrides) -> DetectionConfig:
+        values = {}
+        for f in fields(cls):
+            name = f"AIOPS_{f.name.upper()}"
+            if hasattr(settings, name):
+                values[f.name] = type(f.default)(getattr(settings, name))
+        return replace(cls(**values), **overrides)

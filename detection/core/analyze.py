@@ -1,0 +1,165 @@
+"""One analysis cycle on plain data: detect, learn, explain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from detection.config import DetectionConfig
+from detection.core import baseline as baselines_
+from detection.core.detectors import DETECTORS
+from detection.core.detectors.base import DetectContext
+from detection.core.rca import build_groups
+from detection.core.types import (
+    Baseline,
+    CallEdge,
+    EndpointKey,
+    Finding,
+    Group,
+    SpanRow,
+)
+from detection.core.window import (
+    ENDPOINT_KINDS,
+    EndpointWindow,
+    TraceIndex,
+    group_by_endpoint,
+)
+
+
+@dataclass
+class CycleInput:
+    now: float
+    # The previous cycle's time; None on the very first cycle.
+    previous: float | None
+    # Every span (any kind) that started in (now - window, now].
+    spans: list[SpanRow]
+    # Endpoints with few spans in the window: their most recent older spans.
+    borrowed: dict[EndpointKey, list[SpanRow]]
+    # Known endpoints, plus new ones bootstrapped from stored history.
+    baselines: dict[EndpointKey, Baseline]
+    # Endpoints that belong to an open incident.
+    in_incident: set[EndpointKey] = field(default_factory=set)
+    # The call graph learned so far.
+    edges: list[CallEdge] = field(default_factory=list)
+
+
+@dataclass
+class CycleResult:
+    findings: list[Finding]
+    groups: list[Group]
+    baselines: dict[EndpointKey, Baseline]
+    # Calls seen in this cycle's new spans.
+    calls: dict[tuple[EndpointKey, EndpointKey], CallStats]
+    window_start: float
+    window_end: float
+
+
+def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
+    now = data.now
+    window_start = now - config.effective_window
+    by_endpoint = group_by_endpoint(data.spans)
+    system_active = bool(by_endpoint)
+    index = TraceIndex(data.spans)
+
+    # Spans new since the previous cycle: what the baselines learn from. After a gap
+    # longer than the window (or on the first cycle) the window is all we have.
+    if data.previous is None or data.previous < window_start:
+        bucket_start, elapsed = window_start, config.effective_window
+    else:
+        bucket_start, elapsed = data.previous, now - data.previous
+
+    findings: list[Finding] = []
+    learned: dict[EndpointKey, Baseline] = {}
+    for key in sorted(set(by_endpoint) | set(data.baselines)):
+        baseline = data.baselines.get(key) or Baseline(key=key, is_new=True)
+        window = EndpointWindow(
+            key, window_start, now, by_endpoint.get(key, []), data.borrowed.get(key, [])
+        )
+        context = DetectContext(
+            now=now,
+            config=config,
+            window=window,
+            baseline=baseline,
+            in_incident=key in data.in_incident,
+            system_active=system_active,
+        )
+        suspicious: set[str] = set()
+        for detector in DETECTORS:
+            verdict = detector.detect(context)
+            if verdict.finding is not None:
+                findings.append(verdict.finding)
+            if verdict.suspicious:
+                suspicious.add(verdict.signal)
+        if baseline.is_new and baseline.sample_count:
+            # Just bootstrapped from history that already covers this window.
+            learned[key] = baselines_.learn(
+                baseline,
+                [],
+                self_times=[],
+                elapsed=0,
+                now=now,
+                suspicious=suspicious,
+                config=config,
+            )
+            continue
+        bucket = [s for s in window.spans if s.start > bucket_start]
+        self_times = [t for t in (index.self_time(s) for s in bucket) if t is not None]
+        learned[key] = baselines_.learn(
+            baseline,
+            bucket,
+            self_times=self_times,
+            elapsed=elapsed,
+            now=now,
+            suspicious=suspicious,
+            config=config,
+        )
+
+    groups = build_groups(findings, data.spans, data.baselines, data.edges)
+    return CycleResult(
+        findings=findings,
+        groups=groups,
+        baselines=learned,
+        calls=_calls(data.spans, index, bucket_start),
+        window_start=window_start,
+        window_end=now,
+    )
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    errors: int = 0
+    offset_total_ms: float = 0.0
+    client_endpoint: str = ""
+    peer: str = ""
+
+    @property
+    def offset_ms(self) -> float:
+        return self.offset_total_ms / self.calls if self.calls else 0.0
+
+
+def _calls(spans, index: TraceIndex, since: float):
+    """Caller -> callee edges among endpoint spans that started since ``since``."""
+    stats: dict[tuple[EndpointKey, EndpointKey], CallStats] = {}
+    for span in spans:
+        if span.start <= since or span.kind not in ENDPOINT_KINDS:
+            continue
+        client = None
+        parent = index.by_id.get(span.parent_span_id) if span.parent_span_id else None
+        # Skip through CLIENT (and internal) spans to the endpoint that made the call.
+        while parent is not None and parent.kind not in ENDPOINT_KINDS:
+            if parent.kind == "client" and client is None:
+                client = parent
+            parent = (
+                index.by_id.get(parent.parent_span_id)
+                if parent.parent_span_id
+                else None
+            )
+        if parent is None or parent.key == span.key:
+            continue
+        edge = stats.setdefault((parent.key, span.key), CallStats())
+        edge.calls += 1
+        edge.errors += span.is_error
+        edge.offset_total_ms += (span.start - parent.start) * 1000.0
+        if client is not None:
+            edge.client_endpoint, edge.peer = client.endpoint, client.peer
+    return stats

@@ -1,0 +1,106 @@
+"""The detector interface: one module per detector, each a ``detect(ctx)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detection.config import DetectionConfig
+from detection.core.stats import binomial_tail
+from detection.core.types import Baseline, Finding, SpanRow
+from detection.core.window import EndpointWindow
+
+
+@dataclass(frozen=True)
+class DetectContext:
+    now: float
+    config: DetectionConfig
+    window: EndpointWindow
+    baseline: Baseline
+    # The endpoint is part of an open incident: the relaxed criteria keep it open.
+    in_incident: bool
+    # Some endpoint, anywhere, has spans in the window: the system is not idle.
+    system_active: bool
+
+    @property
+    def judged_enough(self) -> bool:
+        return self.baseline.sample_count >= self.config.min_baseline_samples
+
+
+@dataclass(frozen=True)
+class Verdict:
+    signal: str  # the baseline signal this detector guards: latency, errors, traffic
+    finding: Finding | None = None
+    # Something looks off (even below the bar for an incident): the signal's
+    # baseline must not learn from this cycle.
+    suspicious: bool = False
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Spans of one stretch of the window, and those of them that look bad."""
+
+    spans: list[SpanRow]
+    bad: list[SpanRow]
+    p_value: float = 1.0
+
+    @property
+    def fraction(self) -> float:
+        return len(self.bad) / len(self.spans) if self.spans else 0.0
+
+
+# The stretches judged: the whole window (with borrowed spans) and its most recent
+# half and quarter. A fault that began seconds before a cycle fills the recent
+# stretch long before it dominates the whole window.
+SUFFIXES = (1.0, 0.5, 0.25)
+
+
+def stretches(ctx: DetectContext, is_bad) -> list[Evidence]:
+    window = ctx.window
+    judged = window.judged
+    result = [Evidence(judged, [s for s in judged if is_bad(s)])]
+    length = window.end - window.start
+    for share in SUFFIXES[1:]:
+        since = window.end - share * length
+        recent = [s for s in window.spans if s.start > since]
+        if recent and len(recent) < len(result[-1].spans):
+            result.append(Evidence(recent, [s for s in recent if is_bad(s)]))
+    return result
+
+
+def most_significant(
+    evidence: list[Evidence],
+    *,
+    base_rate: float,
+    min_bad: int,
+    min_fraction: float,
+    significance: float,
+) -> Evidence | None:
+    """The stretch that is least plausible under the base rate, if any passes.
+
+    Testing several stretches is several tests: each gets its share of the
+    significance level (Bonferroni), so the false-alarm rate stays as set.
+    """
+    level = significance / len(evidence)
+    best: Evidence | None = None
+    for item in evidence:
+        k = len(item.bad)
+        if k < min_bad or item.fraction < min_fraction:
+            continue
+        p_value = binomial_tail(k, len(item.spans), base_rate)
+        if p_value <= level and (best is None or p_value < best.p_value):
+            best = Evidence(item.spans, item.bad, p_value)
+    return best
+
+
+def example_traces(spans: list[SpanRow], limit: int) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for span in spans:
+        if span.trace_id and span.trace_id not in seen:
+            seen[span.trace_id] = None
+            if len(seen) >= limit:
+                break
+    return tuple(seen)
+
+
+def span_ids(spans: list[SpanRow], limit: int = 200) -> tuple[str, ...]:
+    return tuple(s.span_id for s in spans[:limit] if s.span_id)

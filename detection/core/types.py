@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class EndpointKey(NamedTuple):
+    service: str
+    endpoint: str
+
+    def label(self) -> str:
+        return f"{self.service}/{self.endpoint}"
+
+
+class SpanRow(NamedTuple):
+    """One span as the core sees it; ``start`` is epoch seconds."""
+
+    service: str
+    endpoint: str
+    kind: str
+    start: float
+    duration_ms: float
+    status_code: int | None
+    is_error: bool
+    trace_id: str | None
+    span_id: str | None
+    parent_span_id: str | None
+    peer: str = ""
+
+    @property
+    def key(self) -> EndpointKey:
+        return EndpointKey(self.service, self.endpoint)
+
+
+@dataclass
+class Baseline:
+    """What normal looks like for one endpoint, learned from healthy periods only.
+
+    Latency is learned in log space (service times are roughly log-normal), so
+    ``log_level`` is the log of the typical latency and ``log_spread`` the typical
+    distance of one request's log latency from it.
+    """
+
+    key: EndpointKey
+    log_level: float = 0.0
+    log_spread: float = 0.0
+    tail_fraction: float = 0.0  # share of healthy requests above the latency threshold
+    error_rate: float = 0.0
+    request_rate: float = 0.0  # per second
+    self_time_ms: float | None = None
+    sample_count: int = 0
+    learned_at: float | None = None  # epoch seconds of the last update
+    last_seen: float | None = None  # start of the newest span seen
+    # Per signal ("latency", "errors", "traffic"): epoch since when it has been
+    # continuously suspicious; learning of that signal pauses meanwhile.
+    suspicious_since: dict[str, float] = field(default_factory=dict)
+    is_new: bool = False
+
+    @property
+    def level_ms(self) -> float:
+        from math import exp
+
+        return exp(self.log_level)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One anomaly of one endpoint in one cycle."""
+
+    key: EndpointKey
+    type: str  # latency_anomaly | error_spike | timeout_issue
+    observed: float
+    expected: float
+    sample_count: int
+    severity: str
+    summary: str
+    window_start: float
+    window_end: float
+    # Spans that show the anomaly (slow or failed), for RCA and evidence.
+    bad_span_ids: tuple[str, ...] = ()
+    example_trace_ids: tuple[str, ...] = ()
+    detail: dict = field(default_factory=dict)
+    # False when only the relaxed keep-alive criteria held: such a finding keeps an
+    # open incident alive but never opens one.
+    opens_incident: bool = True
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / self.expected if self.expected else 0.0
+
+    @property
+    def short_type(self) -> str:
+        return {"latency_anomaly": "latency", "error_spike": "errors"}.get(
+            self.type, "timeout"
+        )
+
+
+@dataclass(frozen=True)
+class CallEdge:
+    """A learned call: ``caller`` calls ``callee``, through a CLIENT span named
+    ``client_endpoint`` aimed at ``peer`` when the caller records client spans."""
+
+    caller: EndpointKey
+    callee: EndpointKey
+    client_endpoint: str = ""
+    peer: str = ""
+    # Typical start of the call after the caller's start: the call order.
+    offset_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: EndpointKey
+    score: float
+
+
+@dataclass
+class Group:
+    """Findings explained by one root cause: becomes (or updates) one incident."""
+
+    root: EndpointKey
+    candidates: list[Candidate]
+    confidence: float
+    findings: list[Finding]
+    evidence: dict
+
+    @property
+    def fingerprint(self) -> str:
+        return self.root.label()
+
+    @property
+    def affected(self) -> list[EndpointKey]:
+        keys = {self.root, *(f.key for f in self.findings)}
+        return sorted(keys, key=lambda k: (k != self.root, k))
+
+    @property
+    def opens_incident(self) -> bool:
+        return any(f.opens_incident for f in self.findings)

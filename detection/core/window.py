@@ -1,0 +1,90 @@
+"""Per-cycle views of the spans: by endpoint, and by trace for RCA."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from detection.core.types import Baseline, EndpointKey, SpanRow
+
+ENDPOINT_KINDS = frozenset({"server", "consumer"})
+
+
+@dataclass
+class EndpointWindow:
+    """The spans one endpoint is judged on in one cycle."""
+
+    key: EndpointKey
+    start: float
+    end: float
+    spans: list[SpanRow] = field(default_factory=list)  # in the window
+    borrowed: list[SpanRow] = field(default_factory=list)  # older, for quiet endpoints
+
+    @property
+    def judged(self) -> list[SpanRow]:
+        return self.spans + self.borrowed
+
+
+class TraceIndex:
+    """Spans of the window by id and by parent, to walk call trees."""
+
+    def __init__(self, spans: Iterable[SpanRow]) -> None:
+        self.by_id: dict[str, SpanRow] = {}
+        self.children: dict[str, list[SpanRow]] = defaultdict(list)
+        for span in spans:
+            if span.span_id:
+                self.by_id[span.span_id] = span
+            if span.parent_span_id:
+                self.children[span.parent_span_id].append(span)
+
+    def children_of(self, span: SpanRow) -> list[SpanRow]:
+        if not span.span_id:
+            return []
+        return self.children.get(span.span_id, [])
+
+    def self_time(self, span: SpanRow) -> float | None:
+        """Duration minus the time covered by its children (overlaps counted once).
+
+        None when the span has no recorded children: its self time is then its
+        duration, but we have no evidence that it calls anything.
+        """
+        children = self.children_of(span)
+        if not children:
+            return None
+        begin, finish = span.start, span.start + span.duration_ms / 1000.0
+        intervals = sorted(
+            (max(c.start, begin), min(c.start + c.duration_ms / 1000.0, finish))
+            for c in children
+        )
+        covered = 0.0
+        current_start, current_end = None, None
+        for low, high in intervals:
+            if high <= low:
+                continue
+            if current_end is None or low > current_end:
+                if current_end is not None:
+                    covered += current_end - current_start
+                current_start, current_end = low, high
+            else:
+                current_end = max(current_end, high)
+        if current_end is not None:
+            covered += current_end - current_start
+        return max(span.duration_ms - covered * 1000.0, 0.0)
+
+
+def group_by_endpoint(spans: Iterable[SpanRow]) -> dict[EndpointKey, list[SpanRow]]:
+    grouped: dict[EndpointKey, list[SpanRow]] = defaultdict(list)
+    for span in spans:
+        if span.kind in ENDPOINT_KINDS:
+            grouped[span.key].append(span)
+    return grouped
+
+
+def expected_duration(
+    baselines: dict[EndpointKey, Baseline], key: EndpointKey
+) -> float | None:
+    baseline = baselines.get(key)
+    if baseline is None or baseline.sample_count == 0:
+        return None
+    return baseline.level_ms

@@ -1,0 +1,70 @@
+"""Per-endpoint statistics over a recent window (``GET /aiops/metrics``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from detection.core.stats import quantile
+from detection.core.window import ENDPOINT_KINDS
+from detection.models import EndpointBaseline
+from telemetry.models import Span
+
+
+def _round(value: float, digits: int = 3) -> float:
+    return round(value, digits)
+
+
+def endpoint_metrics(*, now: datetime, window: float) -> dict[str, dict]:
+    """Stats per endpoint over (now - window, now], with the learned baselines.
+
+    Keyed by endpoint name as in the prototype; where several services share an
+    endpoint name, those entries are keyed ``service/endpoint`` instead.
+    """
+    spans = Span.objects.filter(
+        kind__in=ENDPOINT_KINDS,
+        start_time__gt=now - timedelta(seconds=window),
+        start_time__lte=now,
+    ).values_list("service", "endpoint", "duration_ms", "status_code", "is_error")
+    durations: dict[tuple[str, str], list[float]] = defaultdict(list)
+    statuses: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    errors: dict[tuple[str, str], int] = defaultdict(int)
+    for service, endpoint, duration, status, is_error in spans.iterator(
+        chunk_size=5000
+    ):
+        key = (service, endpoint)
+        durations[key].append(duration)
+        label = str(status) if status is not None else "unset"
+        statuses[key][label] = statuses[key].get(label, 0) + 1
+        errors[key] += is_error
+    baselines = {(b.service, b.endpoint): b for b in EndpointBaseline.objects.all()}
+
+    result: dict[str, dict] = {}
+    names = defaultdict(int)
+    for _, endpoint in set(durations) | set(baselines):
+        names[endpoint] += 1
+    for key in sorted(set(durations) | set(baselines)):
+        service, endpoint = key
+        values = sorted(durations.get(key, []))
+        count = len(values)
+        baseline = baselines.get(key)
+        entry = {
+            "service": service,
+            "endpoint": endpoint,
+            "request_count": count,
+            "request_rate": _round(count / window, 4),
+            "avg_latency_ms": _round(sum(values) / count) if count else None,
+            "p50_latency_ms": _round(quantile(values, 0.5)) if count else None,
+            "p95_latency_ms": _round(quantile(values, 0.95)) if count else None,
+            "p99_latency_ms": _round(quantile(values, 0.99)) if count else None,
+            "error_rate": _round(errors[key] / count, 4) if count else 0.0,
+            "status_distribution": dict(sorted(statuses.get(key, {}).items())),
+            "baseline_latency_ms": _round(baseline.latency_ms) if baseline else None,
+            "baseline_error_rate": _round(baseline.error_rate, 4) if baseline else None,
+            "baseline_request_rate": _round(baseline.request_rate, 4)
+            if baseline
+            else None,
+            "baseline_samples": baseline.sample_count if baseline else 0,
+        }
+        result[endpoint if names[endpoint] == 1 else f"{service}/{endpoint}"] = entry
+    return result

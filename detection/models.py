@@ -1,0 +1,279 @@
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+
+
+class EndpointBaseline(models.Model):
+    """What normal looks like for one endpoint (``detection.core.types.Baseline``)."""
+
+    service = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200)
+    log_level = models.FloatField(default=0.0)
+    log_spread = models.FloatField(default=0.0)
+    tail_fraction = models.FloatField(default=0.0)
+    error_rate = models.FloatField(default=0.0)
+    request_rate = models.FloatField(default=0.0, help_text="Requests per second.")
+    self_time_ms = models.FloatField(null=True, blank=True)
+    sample_count = models.BigIntegerField(default=0)
+    learned_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    suspicious_since = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "endpoint"], name="baseline_endpoint_uniq"
+            )
+        ]
+        ordering = ["service", "endpoint"]
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.endpoint}"
+
+    @property
+    def latency_ms(self) -> float:
+        return math.exp(self.log_level) if self.sample_count else 0.0
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+ACTIVE_STATUSES = (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)
+
+
+class IncidentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class Incident(models.Model):
+    """One fault, however many cycles and endpoints it shows up in."""
+
+    public_id = models.CharField(max_length=40, unique=True)
+    # The root cause when the incident opened ("service/endpoint"); later cycles
+    # with the same fingerprint update this incident instead of opening another.
+    fingerprint = models.CharField(max_length=320)
+    title = models.CharField(max_length=300)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(
+        max_length=12, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
+    root_service = models.CharField(max_length=100)
+    root_endpoint = models.CharField(max_length=200)
+    root_issue = models.TextField()
+    confidence = models.FloatField(default=0.0)
+    candidates = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    affected = models.JSONField(default=list, blank=True)
+    correlated_failures = models.JSONField(default=list, blank=True)
+    trace_ids = models.JSONField(default=list, blank=True)
+    first_detected = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    # Consecutive cycles without its anomalies; it resolves itself at a threshold.
+    quiet_cycles = models.PositiveIntegerField(default=0)
+    reopen_count = models.PositiveIntegerField(default=0)
+    acknowledged_by = models.CharField(max_length=150, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgment_note = models.TextField(blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # The database, not only the code, keeps one active incident per fault.
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=~Q(status="resolved"),
+                name="one_active_incident_per_fingerprint",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "-last_seen"], name="incident_status_seen_idx"
+            ),
+            models.Index(
+                fields=["fingerprint", "-resolved_at"], name="incident_fp_idx"
+            ),
+        ]
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.title}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != IncidentStatus.RESOLVED
+
+    def acknowledge(self, *, by: str, note: str = "", at: datetime) -> bool:
+        """Open -> acknowledged. False (and nothing written) if it was not open.
+
+        A conditional UPDATE, so two operators clicking at once record one of them.
+        """
+        changed = Incident.objects.filter(
+            pk=self.pk, status=IncidentStatus.OPEN
+        ).update(
+            status=IncidentStatus.ACKNOWLEDGED,
+            acknowledged_by=by,
+            acknowledged_at=at,
+            acknowledgment_note=note,
+            updated_at=at,
+        )
+        self.refresh_from_db()
+        return bool(changed)
+
+    def resolve(self, *, by: str, note: str = "", at: datetime) -> bool:
+        """Open or acknowledged -> resolved. False if it was already resolved."""
+        changed = Incident.objects.filter(
+            pk=self.pk, status__in=ACTIVE_STATUSES
+        ).update(
+            status=IncidentStatus.RESOLVED,
+            resolved_by=by,
+            resolved_at=at,
+            resolution_note=note,
+            updated_at=at,
+        )
+        self.refresh_from_db()
+        return bool(changed)
+
+
+class Anomaly(models.Model):
+    """One anomalous signal of one endpoint within an incident, kept current."""
+
+    class Type(models.TextChoices):
+        LATENCY = "latency_anomaly", "Latency anomaly"
+        ERRORS = "error_spike", "Error spike"
+        SILENCE = "timeout_issue", "Silent endpoint"
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="anomalies"
+    )
+    type = models.CharField(max_length=20, choices=Type.choices)
+    service = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    summary = models.CharField(max_length=300)
+    observed = models.FloatField()
+    expected = models.FloatField()
+    ratio = models.FloatField()
+    sample_count = models.PositiveIntegerField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    example_trace_ids = models.JSONField(default=list, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "service", "endpoint", "type"], name="anomaly_uniq"
+            )
+        ]
+        ordering = ["first_seen", "id"]
+        verbose_name_plural = "anomalies"
+
+    def __str__(self) -> str:
+        return f"{self.type} on {self.service}/{self.endpoint}"
+
+
+class DependencyEdge(models.Model):
+    """A caller -> callee call learned from traces (the service map)."""
+
+    caller_service = models.CharField(max_length=100)
+    caller_endpoint = models.CharField(max_length=200)
+    callee_service = models.CharField(max_length=100)
+    callee_endpoint = models.CharField(max_length=200)
+    call_count = models.BigIntegerField(default=0)
+    error_count = models.BigIntegerField(default=0)
+    # The CLIENT span the caller records for this call (name and peer), so that a
+    # call that never got an answer can still be pinned on this callee.
+    client_endpoint = models.CharField(max_length=200, blank=True)
+    peer = models.CharField(max_length=200, blank=True)
+    # Typical delay from the caller's start to the call's start: the call order.
+    offset_ms = models.FloatField(null=True, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "caller_service",
+                    "caller_endpoint",
+                    "callee_service",
+                    "callee_endpoint",
+                ],
+                name="dependency_edge_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.caller_service}/{self.caller_endpoint} -> "
+            f"{self.callee_service}/{self.callee_endpoint}"
+        )
+
+
+class AnalysisLease(models.Model):
+    """Cluster-wide lock for the analysis cycle, and where the last cycle left off.
+
+    A lease rather than a process flag: any number of workers on any number of
+    machines may try; one wins until it releases or ``expires_at`` passes (a worker
+    killed mid-cycle cannot block the next one for longer than that).
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    holder = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField()
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AnalysisRun(models.Model):
+    """One analysis cycle that ran (or was skipped), for operators and /metrics."""
+
+    cycle_at = models.DateTimeField(help_text="The cycle's time (simulated in replay).")
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField(default=0.0)
+    trigger = models.CharField(max_length=20)
+    holder = models.CharField(max_length=100, blank=True)
+    endpoints = models.PositiveIntegerField(default=0)
+    spans = models.PositiveIntegerField(default=0)
+    findings = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    skipped = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["-started_at"], name="analysisrun_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} cycle at {self.cycle_at:%Y-%m-%d %H:%M:%S}"
