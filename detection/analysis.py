@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from aiops_site.bulk import update_rows
 from detection import lease
 from detection.config import DetectionConfig
 from detection.core.analyze import CycleResult, analyze
@@ -158,12 +159,19 @@ def _record(report: CycleReport, holder: str, started: float, error: str = "") -
 
 _BASELINE_FIELDS = [
     "log_level",
+    "log_anchor",
     "log_spread",
     "tail_fraction",
     "error_rate",
     "request_rate",
     "self_time_ms",
     "sample_count",
+    "cycle_mean",
+    "cycle_var",
+    "cycle_count",
+    "recent_medians",
+    "recent_counts",
+    "within_var",
     "learned_at",
     "last_seen",
     "suspicious_since",
@@ -173,12 +181,19 @@ _BASELINE_FIELDS = [
 def _row_values(baseline: Baseline) -> dict:
     return {
         "log_level": baseline.log_level,
+        "log_anchor": baseline.log_anchor,
         "log_spread": baseline.log_spread,
         "tail_fraction": baseline.tail_fraction,
         "error_rate": baseline.error_rate,
         "request_rate": baseline.request_rate,
         "self_time_ms": baseline.self_time_ms,
         "sample_count": baseline.sample_count,
+        "cycle_mean": baseline.cycle_mean,
+        "cycle_var": baseline.cycle_var,
+        "cycle_count": baseline.cycle_count,
+        "recent_medians": baseline.recent_medians,
+        "recent_counts": baseline.recent_counts,
+        "within_var": baseline.within_var,
         "learned_at": to_datetime(baseline.learned_at) if baseline.learned_at else None,
         "last_seen": to_datetime(baseline.last_seen) if baseline.last_seen else None,
         "suspicious_since": baseline.suspicious_since,
@@ -203,7 +218,7 @@ def _save_baselines(baselines: dict[EndpointKey, Baseline]) -> None:
             setattr(row, name, value)
         changed.append(row)
     EndpointBaseline.objects.bulk_create(created, batch_size=500)
-    EndpointBaseline.objects.bulk_update(changed, _BASELINE_FIELDS, batch_size=500)
+    update_rows(changed, _BASELINE_FIELDS)
 
 
 def _save_calls(result: CycleResult, now: datetime) -> None:
@@ -240,7 +255,7 @@ def _save_calls(result: CycleResult, now: datetime) -> None:
             edge.client_endpoint, edge.peer = stats.client_endpoint, stats.peer
         edge.last_seen = now
     DependencyEdge.objects.bulk_create(created)
-    DependencyEdge.objects.bulk_update(
+    update_rows(
         changed,
         [
             "call_count",

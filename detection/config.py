@@ -21,11 +21,11 @@ class DetectionConfig:
     latency_ratio: float = 3.0
     min_slow_samples: int = 3
     min_slow_fraction: float = 0.1
-    significance: float = 1e-3
+    significance: float = 1e-6
     error_rate_threshold: float = 0.2
     error_min_requests: int = 5
     min_error_samples: int = 3
-    silence_min_expected: float = 10.0
+    silence_min_expected: float = 20.0
     correlation_window: float = 300.0
     resolve_after_cycles: int = 4
     reopen_window: float = 900.0
@@ -33,6 +33,12 @@ class DetectionConfig:
     # nobody fixed for hours becomes the new normal instead of an incident forever.
     relearn_after: float = 6 * 3600.0
     max_example_traces: int = 10
+    # Latency shift: the median latency of the last k cycles is at least z long-run
+    # standard deviations, and shift_min_change of the long-run mean, away from it
+    # (k, z pairs: a longer run needs a smaller deviation). Empty disables it.
+    shift_rules: tuple[tuple[int, float], ...] = ((1, 12.0), (3, 5.0), (5, 3.0))
+    shift_min_change: float = 0.5
+    shift_memory: float = 2000.0  # cycles of history in the long-run mean/variance
 
     @property
     def effective_window(self) -> float:
@@ -45,5 +51,8 @@ class DetectionConfig:
         for f in fields(cls):
             name = f"AIOPS_{f.name.upper()}"
             if hasattr(settings, name):
-                values[f.name] = type(f.default)(getattr(settings, name))
+                value = getattr(settings, name)
+                values[f.name] = (
+                    value if isinstance(f.default, tuple) else (type(f.default)(value))
+                )
         return replace(cls(**values), **overrides)

@@ -133,6 +133,9 @@ def _save_anomalies(incident: Incident, group: Group, now: datetime) -> None:
         anomaly = existing.get(
             (finding.key.service, finding.key.endpoint, finding.type)
         )
+        if anomaly is None and not finding.opens_incident:
+            # Relaxed evidence keeps what is already there alive, adds nothing new.
+            continue
         if anomaly is None:
             anomaly = Anomaly(
                 incident=incident,

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
-from detection.core.detectors import DETECTORS
+from detection.core.detectors import DETECTORS, latency
 from detection.core.detectors.base import DetectContext
 from detection.core.rca import build_groups
+from detection.core.stats import median
 from detection.core.types import (
     Baseline,
     CallEdge,
@@ -74,6 +75,8 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         window = EndpointWindow(
             key, window_start, now, by_endpoint.get(key, []), data.borrowed.get(key, [])
         )
+        bucket = [s for s in window.spans if s.start > bucket_start]
+        served = [s for s in bucket if not s.is_error]
         context = DetectContext(
             now=now,
             config=config,
@@ -81,14 +84,21 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             baseline=baseline,
             in_incident=key in data.in_incident,
             system_active=system_active,
+            self_time=index.self_time,
+            cycle_median=median([s.duration_ms for s in served]) if served else None,
+            cycle_samples=len(served),
         )
         suspicious: set[str] = set()
+        flagged: set[str] = set()
+        mine: list[Finding] = []
         for detector in DETECTORS:
             verdict = detector.detect(context)
             if verdict.finding is not None:
-                findings.append(verdict.finding)
+                mine.append(verdict.finding)
+                flagged.add(verdict.signal)
             if verdict.suspicious:
                 suspicious.add(verdict.signal)
+        findings.extend(_without_redundant(mine))
         if baseline.is_new and baseline.sample_count:
             # Just bootstrapped from history that already covers this window.
             learned[key] = baselines_.learn(
@@ -101,8 +111,9 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
                 config=config,
             )
             continue
-        bucket = [s for s in window.spans if s.start > bucket_start]
-        self_times = [t for t in (index.self_time(s) for s in bucket) if t is not None]
+        self_times = [t for t in (index.self_time(s) for s in served) if t is not None]
+        is_slow, _ = latency.slow_test(context)
+        slow_share = sum(map(is_slow, served)) / len(served) if served else None
         learned[key] = baselines_.learn(
             baseline,
             bucket,
@@ -110,6 +121,8 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             elapsed=elapsed,
             now=now,
             suspicious=suspicious,
+            flagged=flagged,
+            slow_share=slow_share,
             config=config,
         )
 
@@ -122,6 +135,17 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         window_start=window_start,
         window_end=now,
     )
+
+
+def _without_redundant(findings: list[Finding]) -> list[Finding]:
+    """A latency shift up says less than a latency anomaly on the same endpoint."""
+    if not any(f.type == "latency_anomaly" for f in findings):
+        return findings
+    return [
+        f
+        for f in findings
+        if not (f.type == "latency_shift" and f.detail.get("direction") == "up")
+    ]
 
 
 @dataclass

@@ -123,7 +123,9 @@ class _Walker:
             return self._excess(call.target)
         return self._excess(call.client, self.graph.callee_of(caller.key, call.client))
 
-    def origin(self, span: SpanRow, failed: bool) -> EndpointKey:
+    def origin(self, span: SpanRow, failed: bool) -> tuple[EndpointKey, SpanRow]:
+        """The endpoint where the problem of ``span`` started, and the span that
+        shows it (the callee's span, or the CLIENT span that got no answer)."""
         node, depth = span, 0
         while True:
             calls = self.calls(node)
@@ -149,10 +151,10 @@ class _Walker:
                 # Nobody answered: the callee is to blame, whatever its own spans say.
                 key = self.graph.callee_of(node.key, chosen.client)
                 self.depth[key] = max(self.depth.get(key, 0), depth)
-                return key
+                return key, chosen.client
             node = chosen.target
         self.depth[node.key] = max(self.depth.get(node.key, 0), depth)
-        return node.key
+        return node.key, node
 
 
 class _UnionFind:
@@ -178,6 +180,10 @@ class _Explained:
     examples: list[SpanRow]
 
 
+def _is_drop(finding: Finding) -> bool:
+    return finding.detail.get("direction") == "down"
+
+
 def _node(finding: Finding) -> tuple:
     return ("finding", finding.key, finding.type)
 
@@ -189,9 +195,10 @@ def _trace_votes(finding: Finding, walker: _Walker) -> _Explained:
         span = walker.index.by_id.get(span_id)
         if span is None:
             continue
-        votes[walker.origin(span, failed=finding.type == "error_spike")] += 1
+        key, shown = walker.origin(span, failed=finding.type == "error_spike")
+        votes[key] += 1
         if len(examples) < 5:
-            examples.append(span)
+            examples.append(shown)
     return _Explained(finding, votes, "trace" if votes else "self", examples)
 
 
@@ -211,7 +218,7 @@ def build_groups(
 
     explained: list[_Explained] = []
     for finding in findings:
-        if finding.type == SILENCE:
+        if finding.type == SILENCE or _is_drop(finding):
             explained.append(_Explained(finding, Counter({finding.key: 1}), "self", []))
             continue
         item = _trace_votes(finding, walker)
@@ -254,6 +261,11 @@ def build_groups(
     for item in explained:
         node = _node(item.finding)
         groups_of.find(node)
+        if _is_drop(item.finding):
+            # Faster than usual is a side effect of whatever else this endpoint
+            # shows (failing fast, skipping work): it joins those findings.
+            for other in by_key[item.finding.key]:
+                groups_of.union(node, _node(other))
         total = sum(item.votes.values())
         for key, count in item.votes.items():
             if count / total >= 0.2:

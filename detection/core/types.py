@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -43,12 +44,26 @@ class Baseline:
 
     key: EndpointKey
     log_level: float = 0.0
+    # The same, learned about ten times more slowly: what "normal" was an hour
+    # ago. A creeping slowdown drags the fast level along; it cannot drag this.
+    log_anchor: float | None = None
     log_spread: float = 0.0
     tail_fraction: float = 0.0  # share of healthy requests above the latency threshold
     error_rate: float = 0.0
     request_rate: float = 0.0  # per second
     self_time_ms: float | None = None
     sample_count: int = 0
+    # Long-run statistics of the per-cycle median latency (ms), and the medians of
+    # the last few cycles, for the latency-shift detector.
+    cycle_mean: float = 0.0
+    cycle_var: float = 0.0
+    cycle_count: int = 0
+    recent_medians: list[float] = field(default_factory=list)
+    # How many requests each of those medians came from, and the usual variance
+    # of single requests within a cycle: a median of two requests is not as sure
+    # as a median of two hundred.
+    recent_counts: list[int] = field(default_factory=list)
+    within_var: float = 0.0
     learned_at: float | None = None  # epoch seconds of the last update
     last_seen: float | None = None  # start of the newest span seen
     # Per signal ("latency", "errors", "traffic"): epoch since when it has been
@@ -58,9 +73,21 @@ class Baseline:
 
     @property
     def level_ms(self) -> float:
-        from math import exp
+        return math.exp(self.log_level)
 
-        return exp(self.log_level)
+    @property
+    def reference_ms(self) -> float:
+        """The latency to compare against: the lower of the two levels."""
+        anchor = self.log_anchor if self.log_anchor is not None else self.log_level
+        return math.exp(min(self.log_level, anchor))
+
+
+SHORT_TYPES = {
+    "latency_anomaly": "latency",
+    "latency_shift": "shift",
+    "error_spike": "errors",
+    "timeout_issue": "timeout",
+}
 
 
 @dataclass(frozen=True)
@@ -90,9 +117,7 @@ class Finding:
 
     @property
     def short_type(self) -> str:
-        return {"latency_anomaly": "latency", "error_spike": "errors"}.get(
-            self.type, "timeout"
-        )
+        return SHORT_TYPES.get(self.type, self.type)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class TraceIndex:
     """Spans of the window by id and by parent, to walk call trees."""
 
     def __init__(self, spans: Iterable[SpanRow]) -> None:
+        self._self_times: dict[str, float | None] = {}
         self.by_id: dict[str, SpanRow] = {}
         self.children: dict[str, list[SpanRow]] = defaultdict(list)
         for span in spans:
@@ -49,6 +50,14 @@ class TraceIndex:
         None when the span has no recorded children: its self time is then its
         duration, but we have no evidence that it calls anything.
         """
+        if span.span_id and span.span_id in self._self_times:
+            return self._self_times[span.span_id]
+        value = self._compute_self_time(span)
+        if span.span_id:
+            self._self_times[span.span_id] = value
+        return value
+
+    def _compute_self_time(self, span: SpanRow) -> float | None:
         children = self.children_of(span)
         if not children:
             return None

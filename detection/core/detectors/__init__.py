@@ -1,5 +1,5 @@
 """The registered detectors, in the order they run."""
 
-from detection.core.detectors import errors, latency, silence
+from detection.core.detectors import errors, latency, shift, silence
 
-DETECTORS = (latency, errors, silence)
+DETECTORS = (latency, shift, errors, silence)

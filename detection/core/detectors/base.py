@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from detection.config import DetectionConfig
@@ -20,6 +21,11 @@ class DetectContext:
     in_incident: bool
     # Some endpoint, anywhere, has spans in the window: the system is not idle.
     system_active: bool
+    # A span's own time (duration minus time in its calls), None without calls.
+    self_time: Callable[[SpanRow], float | None] = lambda span: None
+    # Median latency of the spans new in this cycle; None if there are none.
+    cycle_median: float | None = None
+    cycle_samples: int = 0
 
     @property
     def judged_enough(self) -> bool:
@@ -54,14 +60,15 @@ class Evidence:
 SUFFIXES = (1.0, 0.5, 0.25)
 
 
-def stretches(ctx: DetectContext, is_bad) -> list[Evidence]:
+def stretches(ctx: DetectContext, is_bad, keep=None) -> list[Evidence]:
+    """Evidence of the window's stretches; ``keep`` picks the spans judged."""
     window = ctx.window
-    judged = window.judged
+    judged = [s for s in window.judged if keep is None or keep(s)]
     result = [Evidence(judged, [s for s in judged if is_bad(s)])]
     length = window.end - window.start
     for share in SUFFIXES[1:]:
         since = window.end - share * length
-        recent = [s for s in window.spans if s.start > since]
+        recent = [s for s in judged if s.start > since]
         if recent and len(recent) < len(result[-1].spans):
             result.append(Evidence(recent, [s for s in recent if is_bad(s)]))
     return result
@@ -90,6 +97,12 @@ def most_significant(
         if p_value <= level and (best is None or p_value < best.p_value):
             best = Evidence(item.spans, item.bad, p_value)
     return best
+
+
+def succeeded(span: SpanRow) -> bool:
+    """Latency is judged on requests that succeeded: failures often fail fast (or
+    time out), and would drag the learned latency with them."""
+    return not span.is_error
 
 
 def example_traces(spans: list[SpanRow], limit: int) -> tuple[str, ...]:

@@ -4,6 +4,11 @@ Counting slow requests (rather than comparing a mean) is what makes "one slow
 request in a quiet window" harmless and a real slowdown obvious within one cycle:
 the test asks whether k slow requests out of n are plausible given how often this
 endpoint is that slow when healthy.
+
+A request is slow when it took ``latency_ratio`` times the learned latency, or when
+its own time (without the calls it made) took that many times the learned own time
+and that alone added a quarter of the usual latency: an endpoint whose own code
+slowed down is caught even when its calls dominate its latency.
 """
 
 from __future__ import annotations
@@ -15,24 +20,47 @@ from detection.core.detectors.base import (
     most_significant,
     span_ids,
     stretches,
+    succeeded,
 )
 from detection.core.stats import median
-from detection.core.types import Finding
+from detection.core.types import Finding, SpanRow
 
 SIGNAL = "latency"
 TYPE = "latency_anomaly"
 # Healthy endpoints are assumed to be this slow this often, at least, so that a
 # baseline learned from very regular traffic does not make any blip significant.
 MIN_TAIL_FRACTION = 0.01
+# Own time must add at least this share of the usual latency to count.
+MIN_OWN_SHARE = 0.25
+
+
+def slow_test(ctx: DetectContext):
+    """The predicate "this request was slow", and whether own time is judged."""
+    cfg, baseline = ctx.config, ctx.baseline
+    total_limit = baseline.reference_ms * cfg.latency_ratio
+    own = baseline.self_time_ms
+    if not own or own <= 0:
+        return (lambda s: s.duration_ms > total_limit), False
+    own_limit = max(
+        own * cfg.latency_ratio, own + MIN_OWN_SHARE * baseline.reference_ms
+    )
+
+    def is_slow(span: SpanRow) -> bool:
+        if span.duration_ms > total_limit:
+            return True
+        own_time = ctx.self_time(span)
+        return own_time is not None and own_time > own_limit
+
+    return is_slow, True
 
 
 def detect(ctx: DetectContext) -> Verdict:
     cfg, baseline = ctx.config, ctx.baseline
-    if not ctx.judged_enough or not ctx.window.judged:
+    if not ctx.judged_enough or not any(map(succeeded, ctx.window.judged)):
         return Verdict(SIGNAL)
-    expected = baseline.level_ms
-    threshold = expected * cfg.latency_ratio
-    evidence = stretches(ctx, lambda s: s.duration_ms > threshold)
+    expected = baseline.reference_ms
+    is_slow, judges_own = slow_test(ctx)
+    evidence = stretches(ctx, is_slow, keep=succeeded)
     whole = evidence[0]
     # Relaxed criteria: enough to pause learning and to keep an open incident open.
     suspicious = any(
@@ -56,6 +84,24 @@ def detect(ctx: DetectContext) -> Verdict:
         return Verdict(SIGNAL, suspicious=True)
     # "Current latency" is that of the slow requests: what the affected users see.
     observed = median([s.duration_ms for s in slow])
+    summary = f"Latency spike: {observed:.0f}ms (baseline: {expected:.0f}ms)"
+    detail = {
+        "slow_requests": len(slow),
+        "slow_fraction": round(shown.fraction, 4),
+        "window_p50_ms": round(median([s.duration_ms for s in shown.spans]), 3),
+        "threshold_ms": round(expected * cfg.latency_ratio, 3),
+        "p_value": shown.p_value if best else None,
+    }
+    if judges_own and observed <= expected * cfg.latency_ratio:
+        # Slow in its own code rather than overall: say so, with the own times.
+        own_times = [t for t in (ctx.self_time(s) for s in slow) if t is not None]
+        if own_times:
+            own = median(own_times)
+            summary = (
+                f"Latency spike: own time {own:.0f}ms (baseline: "
+                f"{baseline.self_time_ms:.0f}ms), {observed:.0f}ms in all"
+            )
+            detail["own_time_ms"] = round(own, 3)
     ratio = observed / expected if expected else 0.0
     finding = Finding(
         key=ctx.window.key,
@@ -64,18 +110,12 @@ def detect(ctx: DetectContext) -> Verdict:
         expected=expected,
         sample_count=len(shown.spans),
         severity="high" if ratio >= 5 else "medium",
-        summary=f"Latency spike: {observed:.0f}ms (baseline: {expected:.0f}ms)",
+        summary=summary,
         window_start=min(s.start for s in shown.spans),
         window_end=ctx.window.end,
         bad_span_ids=span_ids(slow),
         example_trace_ids=example_traces(slow, cfg.max_example_traces),
-        detail={
-            "slow_requests": len(slow),
-            "slow_fraction": round(shown.fraction, 4),
-            "window_p50_ms": round(median([s.duration_ms for s in shown.spans]), 3),
-            "threshold_ms": round(threshold, 3),
-            "p_value": shown.p_value if best else None,
-        },
+        detail=detail,
         opens_incident=best is not None,
     )
     return Verdict(SIGNAL, finding, suspicious=True)

@@ -9,12 +9,12 @@ def findings(statuses: list[int], **baseline_fields):
 
 
 def test_error_spike_over_twenty_percent():
-    [finding] = findings([500] * 4 + [200] * 6)
+    [finding] = findings([500] * 8 + [200] * 12)
 
     assert finding.type == "error_spike"
     assert finding.observed == 0.4
     assert finding.severity == "high"
-    assert finding.detail["statuses"] == {"500": 4}
+    assert finding.detail["statuses"] == {"500": 8}
 
 
 def test_needs_five_requests():
@@ -33,7 +33,7 @@ def test_majority_failing_is_critical():
 
 def test_a_usually_noisy_endpoint_needs_twice_its_rate():
     assert findings([500] * 3 + [200] * 7, error_rate=0.25) == []
-    assert findings([500] * 12 + [200] * 8, error_rate=0.25) != []
+    assert findings([500] * 30 + [200] * 10, error_rate=0.25) != []
 
 
 def test_new_endpoint_failing_from_the_start_is_found():

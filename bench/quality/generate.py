@@ -1,0 +1,154 @@
+"""Seeded synthetic traces: healthy traffic with daily swings, and injected faults.
+
+Every request to an entry endpoint becomes one trace: a SERVER span per endpoint
+it reaches and a CLIENT span per call, as OpenTelemetry-instrumented services
+record them. Self times are log-normal with a long tail (1 % of requests are 3-8 x
+slower), so a detector has realistic noise to ignore.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from bench.quality.topologies import Topology
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    kind: str  # latency | errors | silent | creep
+    target: tuple[str, str]
+    start: float
+    end: float
+    factor: float = (
+        1.0  # latency multiplier of the target's own time (final one for creep)
+    )
+    rate: float = 0.0  # error rate
+
+    def factor_at(self, t: float) -> float:
+        if not self.start <= t < self.end:
+            return 1.0
+        if self.kind == "latency":
+            return self.factor
+        if self.kind == "creep":
+            return 1.0 + (self.factor - 1.0) * (t - self.start) / (
+                self.end - self.start
+            )
+        return 1.0
+
+    def fails(self, t: float, rng: random.Random) -> bool:
+        return (
+            self.kind == "errors"
+            and self.start <= t < self.end
+            and rng.random() < self.rate
+        )
+
+    def silent(self, t: float) -> bool:
+        return self.kind == "silent" and self.start <= t < self.end
+
+
+@dataclass
+class Generator:
+    topology: Topology
+    seed: int
+    faults: list[FaultSpec] = field(default_factory=list)
+    timeout_ms: float = 2_000.0
+    rps: float = 1.0
+    swing: float = 0.5  # daily traffic swing: rate * (1 +- swing)
+    phase: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def _id(self, bits: int) -> str:
+        return f"{self.rng.getrandbits(bits):0{bits // 4}x}"
+
+    def rate_at(self, t: float) -> float:
+        return self.rps * (
+            1 + self.swing * math.sin(2 * math.pi * (t - self.phase) / DAY)
+        )
+
+    def _self_time(self, median: float, sigma: float) -> float:
+        value = median * self.rng.lognormvariate(0, sigma)
+        if self.rng.random() < 0.01:
+            value *= self.rng.uniform(3, 8)  # the long tail: GC pauses, cold caches
+        return value
+
+    def _call(self, key, t, parent, trace, out) -> tuple[float, int | None]:
+        """Serve ``key`` starting at ``t`` (seconds); returns (duration ms, status)."""
+        endpoint = self.topology.endpoints[key]
+        faults = [f for f in self.faults if f.target == key]
+        if any(f.silent(t) for f in faults):
+            return math.inf, None
+        span_id = self._id(64)
+        own = self._self_time(endpoint.self_ms, endpoint.sigma)
+        for fault in faults:
+            own *= fault.factor_at(t)
+        cursor = t + own / 2000.0  # half of the own work before the calls
+        status = 200
+        if any(f.fails(t, self.rng) for f in faults):
+            status = 500
+        ends = [cursor]
+        for callee in endpoint.calls if status == 200 else ():
+            start = cursor if endpoint.parallel else ends[-1]
+            network = self.rng.uniform(0.2, 0.8)
+            client_id = self._id(64)
+            duration, callee_status = self._call(
+                callee, start + network / 1000.0, client_id, trace, out
+            )
+            waited = min(duration + 2 * network, self.timeout_ms)
+            answered = duration + 2 * network <= self.timeout_ms
+            out.append(
+                {
+                    "ts": round(start, 6),
+                    "service": key[0],
+                    "endpoint": callee[1],
+                    "kind": "client",
+                    "peer": callee[0],
+                    "status": callee_status if answered else None,
+                    "duration_ms": round(waited, 3),
+                    "trace_id": trace,
+                    "span_id": client_id,
+                    "parent_span_id": span_id,
+                    "error": None
+                    if answered and callee_status == 200
+                    else {"type": "CallFailed"},
+                }
+            )
+            ends.append(start + waited / 1000.0)
+            if not answered or callee_status != 200:
+                status = 502
+                break
+        finish = max(ends) + own / 2000.0
+        duration = (finish - t) * 1000.0
+        out.append(
+            {
+                "ts": round(t, 6),
+                "service": key[0],
+                "endpoint": key[1],
+                "status": status,
+                "duration_ms": round(duration, 3),
+                "trace_id": trace,
+                "span_id": span_id,
+                "parent_span_id": parent,
+                "error": None if status == 200 else {"type": "ServerError"},
+            }
+        )
+        return duration, status
+
+    def traffic(self, start: float, end: float) -> list[dict]:
+        """All spans of all requests arriving in [start, end)."""
+        out: list[dict] = []
+        entries = list(self.topology.entries.items())
+        keys = [k for k, _ in entries]
+        weights = [w for _, w in entries]
+        t = start
+        while True:
+            t += self.rng.expovariate(self.rate_at(t))
+            if t >= end:
+                return out
+            entry = self.rng.choices(keys, weights)[0]
+            self._call(entry, t, None, self._id(128), out)
