@@ -17,3 +17,11 @@ def worker_exit(server, worker):
     from telemetry.writer import get_writer
 
     get_writer().stop()
+
+
+def post_fork(server, worker):
+    import sys
+
+    switch = os.environ.get("AIOPS_GIL_SWITCH_INTERVAL")
+    if switch:
+        sys.setswitchinterval(float(switch))

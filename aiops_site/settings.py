@@ -83,6 +83,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Recording this app's own requests can be switched off (it then only analyses
+# spans that other services send).
+AIOPS_TELEMETRY_ENABLED = env_bool("AIOPS_TELEMETRY_ENABLED", True)
+if not AIOPS_TELEMETRY_ENABLED:
+    MIDDLEWARE.remove("telemetry.middleware.TelemetryMiddleware")
+
 ROOT_URLCONF = "aiops_site.urls"
 
 TEMPLATES = [
@@ -151,7 +157,7 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["poll"] = env_float("AIOPS_Q_POLL", 0.5, minimum=0.05)
+    Q_CLUSTER["poll"] = env_float("AIOPS_Q_POLL", 0.2, minimum=0.05)
 
 # --- Auth, API ------------------------------------------------------------------
 _VALIDATORS = "django.contrib.auth.password_validation"

@@ -11,6 +11,7 @@ from detection.core.analyze import CycleInput
 from detection.core.types import Baseline, CallEdge, EndpointKey, SpanRow
 from detection.core.window import ENDPOINT_KINDS
 from detection.models import DependencyEdge, EndpointBaseline, Incident
+from telemetry.functions import Epoch
 from telemetry.models import Span
 
 SPAN_FIELDS = (
@@ -30,11 +31,10 @@ BOOTSTRAP_LIMIT = 5_000
 
 
 def _rows(queryset) -> list[SpanRow]:
+    fields = ["epoch" if name == "start_time" else name for name in SPAN_FIELDS]
     return [
-        SpanRow(s, e, k, start.timestamp(), d, code, err, t, sid, parent, peer)
-        for s, e, k, start, d, code, err, t, sid, parent, peer in queryset.values_list(
-            *SPAN_FIELDS
-        )
+        SpanRow(*row)
+        for row in queryset.annotate(epoch=Epoch("start_time")).values_list(*fields)
     ]
 
 

@@ -8,7 +8,7 @@ Its JSON form is the span-record line format of DESIGN.md:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +38,6 @@ class SpanRecord:
     error_message: str = ""
     stack_trace: str = ""
     peer: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
         error = None

@@ -6,7 +6,7 @@ Also accepts the prototype's ``X-Trace-ID`` header so its clients keep correlati
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 import re
 from dataclasses import dataclass
 
@@ -26,19 +26,19 @@ def is_valid_span_id(value: str) -> bool:
     return len(value) == 16 and value != _ZERO_SPAN and _HEX.issuperset(value)
 
 
+# Ids must be unique, not secret: the Mersenne Twister (as OpenTelemetry's SDK
+# uses) costs a tenth of os.urandom's system call per id, on every request. The
+# random module reseeds itself in a forked child, so gunicorn workers differ.
+_bits = random.getrandbits
+
+
 def new_trace_id() -> str:
-    # 16 random bytes are all-zero with probability 2**-128; the loop is for form.
-    while True:
-        value = os.urandom(16).hex()
-        if value != _ZERO_TRACE:
-            return value
+    # All-zero has probability 2**-128; the check is there for form.
+    return f"{_bits(128) or 1:032x}"
 
 
 def new_span_id() -> str:
-    while True:
-        value = os.urandom(8).hex()
-        if value != _ZERO_SPAN:
-            return value
+    return f"{_bits(64) or 1:016x}"
 
 
 @dataclass(frozen=True, slots=True)

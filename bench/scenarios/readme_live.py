@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -99,7 +100,9 @@ def run_scenario(name: str, fault: str, warmup: float, observe: float) -> dict:
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
             )
-            time.sleep(warmup)
+            # A random phase against the 30-second schedule, so that the times
+            # measured cover the lucky and the unlucky moments to inject a fault.
+            time.sleep(warmup + random.uniform(0, 30))
             injected = time.time()
             call(base, fault, token, "POST")
             detected = None

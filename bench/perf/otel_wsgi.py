@@ -1,0 +1,40 @@
+"""The app as OpenTelemetry's Django instrumentation would run it (bench variant c).
+
+Real SDK, real BatchSpanProcessor, an exporter that drops the spans: what is
+measured is the cost of creating and batching spans in the request path, not of
+shipping them anywhere. Our own middleware is off (AIOPS_TELEMETRY_ENABLED=0).
+"""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.django import DjangoInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops_site.settings")
+os.environ["AIOPS_TELEMETRY_ENABLED"] = "0"
+
+
+class DiscardingExporter(SpanExporter):
+    def export(self, spans):
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self):
+        return None
+
+
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(DiscardingExporter()))
+trace.set_tracer_provider(provider)
+DjangoInstrumentor().instrument()
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+application = get_wsgi_application()

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from tests.detection.core.plain import NOW, baseline, run, span
+
+
+def history(**fields):
+    """An endpoint whose cycle medians have been 100 +- 5 ms for a long time."""
+    values = dict(cycle_mean=100.0, cycle_var=25.0, cycle_count=500, within_var=0.0)
+    values.update(fields)
+    return baseline("api", 100.0, **values)
+
+
+def shift(durations, **fields):
+    spans = [span("api", d, start=NOW - 20 + i * 0.1) for i, d in enumerate(durations)]
+    return [
+        f for f in run(spans, [history(**fields)]).findings if f.type == "latency_shift"
+    ]
+
+
+def test_one_far_off_cycle_is_a_shift():
+    [finding] = shift([180] * 10)  # 16 standard deviations, +80 %
+
+    assert finding.detail == {"z": 16.0, "cycles": 1, "direction": "up"}
+    assert finding.severity == "medium"
+    assert "Latency shift up" in finding.summary
+
+
+def test_a_moderate_shift_must_last_several_cycles():
+    assert shift([155] * 10) == []  # 11 sd: not enough for a single cycle
+    [finding] = shift(
+        [155] * 10, recent_medians=[156, 154, 157, 155], recent_counts=[10] * 4
+    )
+    assert finding.detail["cycles"] == 3  # three cycles at 5 sd or more
+    assert shift([120] * 10, recent_medians=[120] * 4, recent_counts=[10] * 4) == []
+
+
+def test_drops_are_low_severity():
+    [finding] = shift([30] * 10)
+
+    assert finding.detail["direction"] == "down"
+    assert finding.severity == "low"
+
+
+def test_small_relative_changes_are_ignored_however_significant():
+    assert shift([140] * 10, cycle_var=1.0) == []  # 40 sd but only +40 %
+
+
+def test_a_median_of_few_requests_needs_more():
+    # One request at 400 ms is within what single requests of this endpoint do.
+    assert shift([400], within_var=40_000.0) == []
+    assert shift([400], within_var=0.0) != []
