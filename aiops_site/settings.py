@@ -256,6 +256,14 @@ AIOPS_TELEMETRY_FLUSH_INTERVAL = env_float(
     "AIOPS_TELEMETRY_FLUSH_INTERVAL", 0.5, minimum=0.01
 )
 
+# --- AIOps: OTLP/HTTP ingestion (POST /v1/traces) ---------------------------------
+# When set, exporters must send "Authorization: Bearer <token>".
+AIOPS_OTLP_TOKEN = env_str("AIOPS_OTLP_TOKEN")
+# Largest accepted body, before and after gzip.
+AIOPS_OTLP_MAX_BYTES = env_int("AIOPS_OTLP_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
+# Exports stored at once per process; more get 429 and a Retry-After.
+AIOPS_OTLP_MAX_CONCURRENT = env_int("AIOPS_OTLP_MAX_CONCURRENT", 4, minimum=1)
+
 # --- AIOps: demo shop -----------------------------------------------------------
 # Empty: checkout calls payment and inventory on the origin its own request came in on.
 AIOPS_DEMO_BASE_URL = env_str("AIOPS_DEMO_BASE_URL", "")

@@ -2,8 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from detection.api.prometheus import PrometheusMetricsView
+from telemetry.views import traces
+
 urlpatterns = [
     path("", include("demo_shop.urls")),
+    path("v1/traces", traces, name="otlp-traces"),
+    path("metrics", PrometheusMetricsView.as_view(), name="prometheus-metrics"),
     path("aiops/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "aiops/docs/",

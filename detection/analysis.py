@@ -6,24 +6,22 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from aiops_site.bulk import update_rows
 from detection import lease
 from detection.config import DetectionConfig
-from detection.core.analyze import CycleResult, analyze
-from detection.core.types import Baseline, EndpointKey
+from detection.core.analyze import analyze
+from detection.counting import count_spans, newest_span_id
 from detection.lifecycle import LifecycleSummary, apply_groups
 from detection.models import (
     AnalysisLease,
     AnalysisRun,
-    DependencyEdge,
-    EndpointBaseline,
 )
-from detection.selectors import load_cycle_input, to_datetime
+from detection.persistence import save_baselines, save_calls
+from detection.selectors import load_cycle_input
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +101,7 @@ def run_analysis_cycle(
             return report
 
         try:
-            _run(report, holder, previous, config, started)
+            _run(report, holder, previous, state, config, started)
         except Exception as exc:
             # Nothing of the cycle was written (one transaction); say why it failed.
             logger.exception("Analysis cycle at %s failed", now.isoformat())
@@ -117,22 +115,33 @@ def _run(
     report: CycleReport,
     holder: str,
     previous: datetime | None,
+    state: AnalysisLease,
     config: DetectionConfig,
     started: float,
 ) -> None:
     now = report.now
     data = load_cycle_input(now=now, previous=previous, config=config)
+    newest = newest_span_id()
+    tallies = count_spans(
+        after_id=state.counted_span_id,
+        upto_id=state.pending_span_id,
+        since=None
+        if state.counted_span_id
+        else now - timedelta(seconds=config.bootstrap_history),
+    )
     result = analyze(data, config)
     report.endpoints = len(result.baselines)
     report.spans = len(data.spans)
     report.findings = len(result.findings)
     with transaction.atomic():
-        _save_baselines(result.baselines)
-        _save_calls(result, now)
+        save_baselines(result.baselines, tallies)
+        save_calls(result, now)
         report.lifecycle = apply_groups(result.groups, now=now, config=config)
         # Still ours? If the lease expired and another cycle took over, undo.
         if not AnalysisLease.objects.filter(name=lease.ANALYSIS, holder=holder).update(
-            last_cycle_at=now
+            last_cycle_at=now,
+            counted_span_id=max(state.counted_span_id, state.pending_span_id),
+            pending_span_id=max(newest, state.pending_span_id),
         ):
             raise LeaseLost("the analysis lease expired during the cycle")
         _record(report, holder, started)
@@ -154,115 +163,4 @@ def _record(report: CycleReport, holder: str, started: float, error: str = "") -
         resolved=report.lifecycle.resolved,
         skipped=report.skipped,
         error=error[:2000],
-    )
-
-
-_BASELINE_FIELDS = [
-    "log_level",
-    "log_anchor",
-    "log_spread",
-    "tail_fraction",
-    "error_rate",
-    "request_rate",
-    "self_time_ms",
-    "sample_count",
-    "cycle_mean",
-    "cycle_var",
-    "cycle_count",
-    "recent_medians",
-    "recent_counts",
-    "within_var",
-    "learned_at",
-    "last_seen",
-    "suspicious_since",
-]
-
-
-def _row_values(baseline: Baseline) -> dict:
-    return {
-        "log_level": baseline.log_level,
-        "log_anchor": baseline.log_anchor,
-        "log_spread": baseline.log_spread,
-        "tail_fraction": baseline.tail_fraction,
-        "error_rate": baseline.error_rate,
-        "request_rate": baseline.request_rate,
-        "self_time_ms": baseline.self_time_ms,
-        "sample_count": baseline.sample_count,
-        "cycle_mean": baseline.cycle_mean,
-        "cycle_var": baseline.cycle_var,
-        "cycle_count": baseline.cycle_count,
-        "recent_medians": baseline.recent_medians,
-        "recent_counts": baseline.recent_counts,
-        "within_var": baseline.within_var,
-        "learned_at": to_datetime(baseline.learned_at) if baseline.learned_at else None,
-        "last_seen": to_datetime(baseline.last_seen) if baseline.last_seen else None,
-        "suspicious_since": baseline.suspicious_since,
-    }
-
-
-def _save_baselines(baselines: dict[EndpointKey, Baseline]) -> None:
-    rows = {
-        EndpointKey(row.service, row.endpoint): row
-        for row in EndpointBaseline.objects.all()
-    }
-    changed, created = [], []
-    for key, baseline in baselines.items():
-        values = _row_values(baseline)
-        row = rows.get(key)
-        if row is None:
-            created.append(
-                EndpointBaseline(service=key.service, endpoint=key.endpoint, **values)
-            )
-            continue
-        for name, value in values.items():
-            setattr(row, name, value)
-        changed.append(row)
-    EndpointBaseline.objects.bulk_create(created, batch_size=500)
-    update_rows(changed, _BASELINE_FIELDS)
-
-
-def _save_calls(result: CycleResult, now: datetime) -> None:
-    if not result.calls:
-        return
-    edges = {
-        (e.caller_service, e.caller_endpoint, e.callee_service, e.callee_endpoint): e
-        for e in DependencyEdge.objects.all()
-    }
-    changed, created = [], []
-    for (caller, callee), stats in result.calls.items():
-        edge = edges.get((*caller, *callee))
-        if edge is None:
-            edge = DependencyEdge(
-                caller_service=caller.service,
-                caller_endpoint=caller.endpoint,
-                callee_service=callee.service,
-                callee_endpoint=callee.endpoint,
-                first_seen=now,
-            )
-            created.append(edge)
-        else:
-            changed.append(edge)
-        previous = edge.call_count
-        edge.call_count += stats.calls
-        edge.error_count += stats.errors
-        # A running mean that settles: the order of calls rarely changes.
-        edge.offset_ms = (
-            stats.offset_ms
-            if edge.offset_ms is None
-            else (edge.offset_ms * previous + stats.offset_total_ms) / edge.call_count
-        )
-        if stats.client_endpoint:
-            edge.client_endpoint, edge.peer = stats.client_endpoint, stats.peer
-        edge.last_seen = now
-    DependencyEdge.objects.bulk_create(created)
-    update_rows(
-        changed,
-        [
-            "call_count",
-            "error_count",
-            "offset_ms",
-            "client_endpoint",
-            "peer",
-            "last_seen",
-        ],
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from detection.config import DetectionConfig
+from detection.core.rca import NETWORK
 from detection.core.types import EndpointKey, Group
 from detection.models import (
     SEVERITY_RANK,
@@ -57,7 +58,15 @@ def _describe(group: Group, root_key: EndpointKey) -> tuple[str, str]:
     """(title, root issue) in the prototype's words."""
     root = next((f for f in group.findings if f.key == root_key), None)
     others = sorted({f.key.endpoint for f in group.findings if f.key != root_key})
-    if root is not None:
+    if root_key.service == NETWORK:
+        caller, _, callee = root_key.endpoint.partition(" -> ")
+        extra = group.evidence.get("network_extra_ms")
+        issue = f"Slow network between {caller} and {callee}" + (
+            f": calls take {extra:.0f}ms longer than the callee's own time"
+            if extra
+            else ""
+        )
+    elif root is not None:
         issue = root.summary
     else:
         symptoms = ", ".join(
@@ -65,7 +74,11 @@ def _describe(group: Group, root_key: EndpointKey) -> tuple[str, str]:
         )
         issue = f"Origin of the anomalies seen on {symptoms}"
     kind, _, detail = issue.partition(": ")
-    title = f"{kind} on {root_key.endpoint}: {detail}" if detail else issue
+    title = (
+        f"{kind} on {root_key.endpoint}: {detail}"
+        if detail and root_key.service != NETWORK
+        else issue
+    )
     if others:
         title += f", affecting {', '.join(others)}"
     return title[:300], issue

@@ -29,6 +29,11 @@ class EndpointBaseline(models.Model):
     learned_at = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     suspicious_since = models.JSONField(default=dict, blank=True)
+    # Cumulative counters of the spans the analysis saw (for /metrics).
+    requests_total = models.BigIntegerField(default=0)
+    errors_total = models.BigIntegerField(default=0)
+    duration_sum_ms = models.FloatField(default=0.0)
+    duration_buckets = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -215,12 +220,18 @@ class DependencyEdge(models.Model):
     callee_endpoint = models.CharField(max_length=200)
     call_count = models.BigIntegerField(default=0)
     error_count = models.BigIntegerField(default=0)
+    # Recent behaviour (EWMA per cycle): calls per second, share failed, callee ms.
+    call_rate = models.FloatField(null=True, blank=True)
+    error_rate = models.FloatField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
     # The CLIENT span the caller records for this call (name and peer), so that a
     # call that never got an answer can still be pinned on this callee.
     client_endpoint = models.CharField(max_length=200, blank=True)
     peer = models.CharField(max_length=200, blank=True)
     # Typical delay from the caller's start to the call's start: the call order.
     offset_ms = models.FloatField(null=True, blank=True)
+    # Typical CLIENT minus SERVER span duration: time spent between the two.
+    gap_ms = models.FloatField(null=True, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
@@ -256,6 +267,10 @@ class AnalysisLease(models.Model):
     holder = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField()
     last_cycle_at = models.DateTimeField(null=True, blank=True)
+    # Span ids counted into the /metrics counters so far, and the newest id seen by
+    # the previous cycle (counted by the next one: see detection.counting).
+    counted_span_id = models.BigIntegerField(default=0)
+    pending_span_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.name

@@ -136,6 +136,7 @@ def load_cycle_input(
             client_endpoint=e.client_endpoint,
             peer=e.peer,
             offset_ms=e.offset_ms,
+            gap_ms=e.gap_ms,
         )
         for e in DependencyEdge.objects.all()
     ]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from telemetry import counters
 from telemetry.models import Span
 from telemetry.records import SpanRecord
 from telemetry.scrubbing import scrub_message, scrub_stack
@@ -16,9 +17,6 @@ from telemetry.trace_context import TraceContext, context_from_headers
 from telemetry.writer import record_span
 
 logger = logging.getLogger(__name__)
-
-# Failures of the telemetry code itself (not of requests): exposed in /metrics.
-failure_count = 0
 
 
 class _CapturedError:
@@ -116,6 +114,5 @@ class TelemetryMiddleware:
 
     @staticmethod
     def _failed(stage: str) -> None:
-        global failure_count
-        failure_count += 1
+        counters.add("telemetry_failures")
         logger.exception("Telemetry failed at %s; the request is served anyway", stage)

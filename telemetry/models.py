@@ -65,3 +65,26 @@ class Span(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}/{self.endpoint} {self.status_code} {self.duration_ms}ms"
+
+
+class ProcessStats(models.Model):
+    """Counters of one process (host, pid), for /metrics totals across workers."""
+
+    host = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    spans_written = models.BigIntegerField(default=0)
+    spans_dropped = models.BigIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    otlp_accepted = models.BigIntegerField(default=0)
+    otlp_rejected = models.BigIntegerField(default=0)
+    telemetry_failures = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "pid"], name="process_stats_uniq")
+        ]
+        verbose_name_plural = "process stats"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}"

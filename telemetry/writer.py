@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
+from telemetry import counters
 from telemetry.records import SpanRecord
 from telemetry.store import insert_spans
 
@@ -139,6 +141,8 @@ class SpanWriter:
                 with self._lock:
                     waiters, self._flush_waiters = self._flush_waiters, []
                 self._drain()
+                if self is _writer:
+                    counters.persist(timezone.now())
                 for waiter in waiters:
                     waiter.set()
                 if stopping:

@@ -254,3 +254,43 @@ class MetricsSerializer(serializers.Serializer):
     metrics = serializers.DictField(child=EndpointMetricsSerializer())
     window_seconds = serializers.IntegerField()
     generated_at = serializers.CharField()
+
+
+class ServiceEndpointSerializer(serializers.Serializer):
+    endpoint = serializers.CharField()
+    health = serializers.ChoiceField(["idle", "ok", "degraded", "failing"])
+    request_rate = serializers.FloatField(help_text="Learned requests per second.")
+    error_rate = serializers.FloatField()
+    latency_ms = serializers.FloatField(help_text="Learned typical latency.")
+    requests_total = serializers.IntegerField()
+    last_seen = IsoDateTimeField(allow_null=True)
+    incidents = serializers.ListField(child=serializers.CharField())
+
+
+class ServiceSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    health = serializers.ChoiceField(["idle", "ok", "degraded", "failing"])
+    endpoints = ServiceEndpointSerializer(many=True)
+
+
+class ServicesSerializer(serializers.Serializer):
+    services = ServiceSerializer(many=True)
+
+
+class DependencySerializer(serializers.Serializer):
+    caller = EndpointRefSerializer()
+    callee = EndpointRefSerializer()
+    call_rate = serializers.FloatField(help_text="Calls per second, recently.")
+    error_rate = serializers.FloatField()
+    latency_ms = serializers.FloatField(allow_null=True, help_text="Callee's time.")
+    network_ms = serializers.FloatField(
+        allow_null=True, help_text="CLIENT minus SERVER span time: between the two."
+    )
+    calls_total = serializers.IntegerField()
+    errors_total = serializers.IntegerField()
+    first_seen = IsoDateTimeField()
+    last_seen = IsoDateTimeField()
+
+
+class DependenciesSerializer(serializers.Serializer):
+    dependencies = DependencySerializer(many=True)

@@ -17,5 +17,7 @@ router.register("anomalies", views.AnomalyViewSet, basename="anomaly")
 router.register("baselines", views.BaselineViewSet, basename="baseline")
 router.register("metrics", views.MetricsViewSet, basename="metrics")
 router.register("analyze", views.AnalyzeViewSet, basename="analyze")
+router.register("services", views.ServiceViewSet, basename="services")
+router.register("dependencies", views.DependencyViewSet, basename="dependencies")
 
 urlpatterns = router.urls

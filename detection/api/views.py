@@ -15,15 +15,19 @@ from detection.api.serializers import (
     AnalyzeResultSerializer,
     AnomalySerializer,
     BaselineSerializer,
+    DependenciesSerializer,
     IncidentActionSerializer,
     IncidentFilterSerializer,
     IncidentListSerializer,
     IncidentSerializer,
     MetricsQuerySerializer,
     MetricsSerializer,
+    ServicesSerializer,
 )
+from detection.config import DetectionConfig
 from detection.metrics import endpoint_metrics
 from detection.models import ACTIVE_STATUSES, Anomaly, EndpointBaseline, Incident
+from detection.service_map import dependencies, services
 
 
 def _incidents():
@@ -170,3 +174,21 @@ class AnalyzeViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
     def create(self, request):
         report = run_analysis_cycle(now=timezone.now(), trigger="api")
         return Response(report.as_dict(), status=status.HTTP_200_OK)
+
+
+class ServiceViewSet(viewsets.ViewSet):
+    """Every service with its endpoints and their health (from active incidents)."""
+
+    @extend_schema(responses=ServicesSerializer)
+    def list(self, request):
+        config = DetectionConfig.from_settings()
+        data = {"services": services(now=timezone.now(), idle_after=config.lookback)}
+        return Response(ServicesSerializer(data).data)
+
+
+class DependencyViewSet(viewsets.ViewSet):
+    """Caller -> callee edges learned from traces, with their recent behaviour."""
+
+    @extend_schema(responses=DependenciesSerializer)
+    def list(self, request):
+        return Response(DependenciesSerializer({"dependencies": dependencies()}).data)

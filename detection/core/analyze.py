@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
+from detection.core.calls import CallStats, collect_calls
 from detection.core.detectors import DETECTORS, latency
 from detection.core.detectors.base import DetectContext
 from detection.core.rca import build_groups
@@ -19,7 +20,6 @@ from detection.core.types import (
     SpanRow,
 )
 from detection.core.window import (
-    ENDPOINT_KINDS,
     EndpointWindow,
     TraceIndex,
     group_by_endpoint,
@@ -52,6 +52,8 @@ class CycleResult:
     calls: dict[tuple[EndpointKey, EndpointKey], CallStats]
     window_start: float
     window_end: float
+    # Seconds the new spans cover (since the previous cycle).
+    elapsed: float
 
 
 def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
@@ -131,9 +133,10 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         findings=findings,
         groups=groups,
         baselines=learned,
-        calls=_calls(data.spans, index, bucket_start),
+        calls=collect_calls(data.spans, index, bucket_start),
         window_start=window_start,
         window_end=now,
+        elapsed=elapsed,
     )
 
 
@@ -146,44 +149,3 @@ def _without_redundant(findings: list[Finding]) -> list[Finding]:
         for f in findings
         if not (f.type == "latency_shift" and f.detail.get("direction") == "up")
     ]
-
-
-@dataclass
-class CallStats:
-    calls: int = 0
-    errors: int = 0
-    offset_total_ms: float = 0.0
-    client_endpoint: str = ""
-    peer: str = ""
-
-    @property
-    def offset_ms(self) -> float:
-        return self.offset_total_ms / self.calls if self.calls else 0.0
-
-
-def _calls(spans, index: TraceIndex, since: float):
-    """Caller -> callee edges among endpoint spans that started since ``since``."""
-    stats: dict[tuple[EndpointKey, EndpointKey], CallStats] = {}
-    for span in spans:
-        if span.start <= since or span.kind not in ENDPOINT_KINDS:
-            continue
-        client = None
-        parent = index.by_id.get(span.parent_span_id) if span.parent_span_id else None
-        # Skip through CLIENT (and internal) spans to the endpoint that made the call.
-        while parent is not None and parent.kind not in ENDPOINT_KINDS:
-            if parent.kind == "client" and client is None:
-                client = parent
-            parent = (
-                index.by_id.get(parent.parent_span_id)
-                if parent.parent_span_id
-                else None
-            )
-        if parent is None or parent.key == span.key:
-            continue
-        edge = stats.setdefault((parent.key, span.key), CallStats())
-        edge.calls += 1
-        edge.errors += span.is_error
-        edge.offset_total_ms += (span.start - parent.start) * 1000.0
-        if client is not None:
-            edge.client_endpoint, edge.peer = client.endpoint, client.peer
-    return stats

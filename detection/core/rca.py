@@ -33,6 +33,12 @@ MAX_CANDIDATES = 5
 # followed; below it the time was spent in the span itself.
 FOLLOW_SHARE = 0.5
 SILENCE = "timeout_issue"
+NETWORK = "network"
+
+
+def network_key(caller_service: str, callee_service: str) -> EndpointKey:
+    """The pseudo-endpoint naming the network between two services."""
+    return EndpointKey(NETWORK, f"{caller_service} -> {callee_service}")
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,12 @@ class CallGraph:
         self.callers: dict[EndpointKey, set[EndpointKey]] = defaultdict(set)
         self.by_client: dict[tuple[EndpointKey, str, str], EndpointKey] = {}
         self.offset: dict[tuple[EndpointKey, EndpointKey], float] = {}
+        self.gap: dict[tuple[EndpointKey, EndpointKey], float] = {}
         for edge in edges:
             if edge.offset_ms is not None:
                 self.offset[(edge.caller, edge.callee)] = edge.offset_ms
+            if edge.gap_ms is not None:
+                self.gap[(edge.caller, edge.callee)] = edge.gap_ms
             self.callees[edge.caller].add(edge.callee)
             self.callers[edge.callee].add(edge.caller)
             if edge.client_endpoint:
@@ -79,6 +88,8 @@ class _Walker:
         self.baselines = baselines
         self.graph = graph
         self.depth: dict[EndpointKey, int] = {}
+        # Excess time between CLIENT and SERVER spans, per network pseudo-endpoint.
+        self.network_gaps: dict[EndpointKey, list[float]] = {}
 
     def expected(self, key: EndpointKey) -> float | None:
         baseline = self.baselines.get(key)
@@ -118,9 +129,19 @@ class _Walker:
     def _call_failed(self, call: _Call) -> bool:
         return call.target.is_error if call.target else call.client.is_error
 
+    def _gap_excess(self, caller: SpanRow, call: _Call) -> float:
+        """Time between the CLIENT span and the callee's SERVER span beyond the usual:
+        the network (or a proxy, or a queue) between them."""
+        if call.target is None or call.client is None:
+            return 0.0
+        usual = self.graph.gap.get((caller.key, call.target.key))
+        if usual is None:
+            return 0.0
+        return call.client.duration_ms - call.target.duration_ms - usual
+
     def _call_excess(self, caller: SpanRow, call: _Call) -> float:
         if call.target is not None:
-            return self._excess(call.target)
+            return self._excess(call.target) + max(self._gap_excess(caller, call), 0.0)
         return self._excess(call.client, self.graph.callee_of(caller.key, call.client))
 
     def origin(self, span: SpanRow, failed: bool) -> tuple[EndpointKey, SpanRow]:
@@ -151,6 +172,21 @@ class _Walker:
                 # Nobody answered: the callee is to blame, whatever its own spans say.
                 key = self.graph.callee_of(node.key, chosen.client)
                 self.depth[key] = max(self.depth.get(key, 0), depth)
+                return key, chosen.client
+            gap = self._gap_excess(node, chosen)
+            if (
+                not failed
+                and gap > 0
+                and gap
+                >= max(
+                    self._excess(chosen.target),
+                    FOLLOW_SHARE * self._call_excess(node, chosen),
+                )
+            ):
+                # The callee answered as fast as ever; the time went between them.
+                key = network_key(node.service, chosen.target.service)
+                self.depth[key] = max(self.depth.get(key, 0), depth)
+                self.network_gaps.setdefault(key, []).append(gap)
                 return key, chosen.client
             node = chosen.target
         self.depth[node.key] = max(self.depth.get(node.key, 0), depth)
@@ -300,11 +336,15 @@ def _group(items: list[_Explained], walker: _Walker) -> Group:
     linked = sum(1 for i in explaining if i.method != "self") / len(explaining)
     confidence = candidates[0].score * (0.5 + 0.5 * linked)
     examples = [span for item in items for span in item.examples]
+    root = candidates[0].key
     evidence = {
         "method": "+".join(sorted({i.method for i in items})),
         "votes": {key.label(): round(score, 3) for key, score in ranked},
         "example_spans": [_describe_span(span, walker) for span in examples[:5]],
     }
+    if root in walker.network_gaps:
+        gaps = sorted(walker.network_gaps[root])
+        evidence["network_extra_ms"] = round(gaps[len(gaps) // 2], 3)
     return Group(
         root=candidates[0].key,
         candidates=candidates[:MAX_CANDIDATES],

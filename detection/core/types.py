@@ -131,6 +131,8 @@ class CallEdge:
     peer: str = ""
     # Typical start of the call after the caller's start: the call order.
     offset_ms: float | None = None
+    # Typical CLIENT minus SERVER duration of the call: the network between them.
+    gap_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,156 @@
+"""Writing what a cycle learned: baselines with their counters, call edges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiops_site.bulk import update_rows
+from detection.core.analyze import CycleResult
+from detection.core.types import Baseline, EndpointKey
+from detection.counting import Tally
+from detection.models import DependencyEdge, EndpointBaseline
+from detection.selectors import to_datetime
+
+_BASELINE_FIELDS = [
+    "log_level",
+    "log_anchor",
+    "log_spread",
+    "tail_fraction",
+    "error_rate",
+    "request_rate",
+    "self_time_ms",
+    "sample_count",
+    "cycle_mean",
+    "cycle_var",
+    "cycle_count",
+    "recent_medians",
+    "recent_counts",
+    "within_var",
+    "learned_at",
+    "last_seen",
+    "suspicious_since",
+]
+_COUNTER_FIELDS = [
+    "requests_total",
+    "errors_total",
+    "duration_sum_ms",
+    "duration_buckets",
+]
+# Edge rates follow the traffic at this weight per cycle.
+EDGE_ALPHA = 0.1
+
+
+def _row_values(baseline: Baseline) -> dict:
+    values = {name: getattr(baseline, name) for name in _BASELINE_FIELDS}
+    for name in ("learned_at", "last_seen"):
+        values[name] = to_datetime(values[name]) if values[name] else None
+    return values
+
+
+def _count(row: EndpointBaseline, counts: Tally | None) -> None:
+    if counts is None:
+        return
+    total = Tally(
+        row.requests_total,
+        row.errors_total,
+        row.duration_sum_ms,
+        list(row.duration_buckets),
+    ).add(counts)
+    row.requests_total, row.errors_total = total.requests, total.errors
+    row.duration_sum_ms, row.duration_buckets = total.duration_sum_ms, total.buckets
+
+
+def save_baselines(
+    baselines: dict[EndpointKey, Baseline], tallies: dict[EndpointKey, Tally]
+) -> None:
+    rows = {
+        EndpointKey(row.service, row.endpoint): row
+        for row in EndpointBaseline.objects.all()
+    }
+    changed, created = [], []
+    # A late span of an endpoint not seen in this window still counts.
+    for key in tallies.keys() - baselines.keys() - rows.keys():
+        baselines = {**baselines, key: Baseline(key=key)}
+    for key, baseline in baselines.items():
+        row = rows.get(key)
+        if row is None:
+            row = EndpointBaseline(service=key.service, endpoint=key.endpoint)
+            created.append(row)
+        else:
+            changed.append(row)
+        for name, value in _row_values(baseline).items():
+            setattr(row, name, value)
+        _count(row, tallies.get(key))
+    EndpointBaseline.objects.bulk_create(created, batch_size=500)
+    update_rows(changed, _BASELINE_FIELDS + _COUNTER_FIELDS)
+
+
+def _ewma(old: float | None, new: float) -> float:
+    return new if old is None else old + EDGE_ALPHA * (new - old)
+
+
+def save_calls(result: CycleResult, now: datetime) -> None:
+    """Totals and recent rates of every edge; edges without calls decay to 0/s."""
+    edges = {
+        (
+            EndpointKey(e.caller_service, e.caller_endpoint),
+            EndpointKey(e.callee_service, e.callee_endpoint),
+        ): e
+        for e in DependencyEdge.objects.all()
+    }
+    created = []
+    for caller, callee in result.calls:
+        if (caller, callee) not in edges:
+            edge = DependencyEdge(
+                caller_service=caller.service,
+                caller_endpoint=caller.endpoint,
+                callee_service=callee.service,
+                callee_endpoint=callee.endpoint,
+                first_seen=now,
+                last_seen=now,
+            )
+            edges[(caller, callee)] = edge
+            created.append(edge)
+    for pair, edge in edges.items():
+        stats = result.calls.get(pair)
+        calls = stats.calls if stats else 0
+        if result.elapsed > 0:
+            edge.call_rate = _ewma(edge.call_rate, calls / result.elapsed)
+        if not stats:
+            continue
+        previous = edge.call_count
+        edge.call_count += stats.calls
+        edge.error_count += stats.errors
+        edge.error_rate = _ewma(edge.error_rate, stats.errors / stats.calls)
+        edge.latency_ms = _ewma(edge.latency_ms, stats.latency_total_ms / stats.calls)
+        # A running mean that settles: the order of calls rarely changes.
+        edge.offset_ms = (
+            stats.offset_ms
+            if edge.offset_ms is None
+            else (edge.offset_ms * previous + stats.offset_total_ms) / edge.call_count
+        )
+        if stats.client_endpoint:
+            edge.client_endpoint, edge.peer = stats.client_endpoint, stats.peer
+        if stats.gap_calls:
+            gap = stats.gap_total_ms / stats.gap_calls
+            if edge.gap_ms is None:
+                edge.gap_ms = gap
+            elif gap <= 2 * edge.gap_ms + 5:  # a slow hop is not learned as usual
+                edge.gap_ms += 0.05 * (gap - edge.gap_ms)
+        edge.last_seen = now
+    DependencyEdge.objects.bulk_create(created)
+    update_rows(
+        [e for e in edges.values() if e.pk is not None and e not in created],
+        [
+            "call_count",
+            "error_count",
+            "call_rate",
+            "error_rate",
+            "latency_ms",
+            "offset_ms",
+            "client_endpoint",
+            "peer",
+            "gap_ms",
+            "last_seen",
+        ],
+    )

@@ -1,0 +1,71 @@
+"""This process's telemetry counters, and their totals across every process.
+
+Each web worker counts what it wrote, dropped and ingested; its writer thread
+stores those counts in a row of its own now and then, so that /metrics, served
+by whichever worker, can add up every process (counts of exited processes stay
+in the total, as counters must).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError
+
+from telemetry.models import ProcessStats
+
+NAMES = ("otlp_accepted", "otlp_rejected", "telemetry_failures")
+_lock = threading.Lock()
+_counts = dict.fromkeys(NAMES, 0)
+_last_persisted: dict | None = None
+_HOST = socket.gethostname()[:100]
+
+
+def add(name: str, amount: int = 1) -> None:
+    with _lock:
+        _counts[name] += amount
+
+
+def snapshot() -> dict[str, int]:
+    """This process: its own counters plus its span writer's."""
+    from telemetry.writer import get_writer
+
+    writer = get_writer().snapshot()
+    with _lock:
+        values = dict(_counts)
+    values.update(
+        spans_written=int(writer["written"]),
+        spans_dropped=int(writer["dropped"]),
+        queued=int(writer["queued"]),
+    )
+    return values
+
+
+def persist(now: datetime) -> None:
+    """Store this process's counts if they changed (called by the writer thread)."""
+    global _last_persisted
+    values = snapshot()
+    if values == _last_persisted:
+        return
+    try:
+        ProcessStats.objects.update_or_create(
+            host=_HOST, pid=os.getpid(), defaults={**values, "updated_at": now}
+        )
+    except DatabaseError:
+        return  # the next flush tries again
+    _last_persisted = values
+
+
+def totals(now: datetime, *, fresh_for: float = 60.0) -> dict[str, int]:
+    """Counters summed over every process; the queue gauge over live ones only."""
+    values = snapshot()
+    rows = ProcessStats.objects.exclude(host=_HOST, pid=os.getpid())
+    for row in rows:
+        for name in ("spans_written", "spans_dropped", *NAMES):
+            values[name] += getattr(row, name)
+        if row.updated_at >= now - timedelta(seconds=fresh_for):
+            values["queued"] += row.queued
+    return values

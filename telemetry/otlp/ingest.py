@@ -1,0 +1,57 @@
+"""Storing an OTLP export: decode, map, insert (duplicates stored once)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from telemetry import counters
+from telemetry.otlp.decoding import OtlpError, decode, decompress
+from telemetry.otlp.mapping import map_request
+from telemetry.store import insert_spans
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    rejected: int
+    reasons: list[str]
+
+
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+def _ingest_slots() -> threading.BoundedSemaphore:
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(settings.AIOPS_OTLP_MAX_CONCURRENT)
+        return _slots
+
+
+def ingest(body: bytes, *, kind: str, encoding: str) -> IngestResult:
+    """Store the spans of one export request.
+
+    Written before the response, in one transaction, so a 200 means stored: an
+    exporter that gets a 429/503 retries, and a retried span is stored once.
+    """
+    data = decompress(body, encoding, settings.AIOPS_OTLP_MAX_BYTES)
+    mapped = map_request(decode(data, kind))
+    slots = _ingest_slots()
+    if not slots.acquire(blocking=False):
+        raise OtlpError(429, "too many exports in progress; retry later")
+    try:
+        insert_spans(mapped.records)
+    except DatabaseError as exc:
+        raise OtlpError(
+            503, f"telemetry storage unavailable ({type(exc).__name__})"
+        ) from None
+    finally:
+        slots.release()
+    counters.add("otlp_accepted", len(mapped.records))
+    counters.add("otlp_rejected", mapped.rejected)
+    return IngestResult(len(mapped.records), mapped.rejected, mapped.reasons)

@@ -1,0 +1,313 @@
+"""POST /v1/traces as the OTLP/HTTP specification defines it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from django.db import connection
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from telemetry.models import Span
+from telemetry.otlp import ingest
+
+pytestmark = pytest.mark.django_db
+
+PROTOBUF = "application/x-protobuf"
+TRACE = "5b8efff798038103d269b633813fc60c"
+
+
+def span(
+    span_id: str, *, name="GET /items/{sku}", kind=2, trace=TRACE, **extra
+) -> dict:
+    return {
+        "traceId": trace,
+        "spanId": span_id,
+        "name": name,
+        "kind": kind,
+        "startTimeUnixNano": "1544712660000000000",
+        "endTimeUnixNano": 1544712661000000000,
+        "attributes": [
+            {"key": "http.route", "value": {"stringValue": "/items/{sku}"}},
+            {"key": "url.path", "value": {"stringValue": "/items/9912"}},
+            {"key": "http.request.method", "value": {"stringValue": "GET"}},
+            {"key": "http.response.status_code", "value": {"intValue": "200"}},
+        ],
+        **extra,
+    }
+
+
+def payload(*spans, service="stock") -> dict:
+    return {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": service}}
+                    ]
+                },
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "my.library", "version": "1.0.0"},
+                        "spans": list(spans),
+                    }
+                ],
+                "schemaUrl": "https://opentelemetry.io/schemas/1.24.0",
+            }
+        ]
+    }
+
+
+def post(client, body, content_type="application/json", **headers):
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    return client.post("/v1/traces", data=body, content_type=content_type, **headers)
+
+
+def as_protobuf(document: dict) -> bytes:
+    from telemetry.otlp.decoding import JSON, decode
+
+    return decode(json.dumps(document).encode(), JSON).SerializeToString()
+
+
+def test_the_specification_s_json_example_is_accepted(client):
+    document = payload(
+        span(
+            "eee19b7ec3c1b174",
+            parentSpanId="eee19b7ec3c1b173",
+            status={"code": 0},
+            someFutureField=True,
+        ),
+    )
+    document["resourceSpans"][0]["unknownTopLevel"] = {"x": 1}
+
+    response = post(client, document)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {}
+    stored = Span.objects.get()
+    assert stored.trace_id == TRACE and stored.span_id == "eee19b7ec3c1b174"
+    assert stored.parent_span_id == "eee19b7ec3c1b173"
+    assert (stored.service, stored.endpoint, stored.kind) == (
+        "stock",
+        "/items/{sku}",
+        "server",
+    )
+    assert stored.method == "GET" and stored.status_code == 200
+    assert stored.duration_ms == 1000.0
+    assert stored.start_time.isoformat() == "2018-12-13T14:51:00+00:00"
+
+
+def test_protobuf_in_protobuf_out_and_gzip(client):
+    body = gzip.compress(as_protobuf(payload(span("00f067aa0ba902b7"))))
+
+    response = post(client, body, PROTOBUF, HTTP_CONTENT_ENCODING="gzip")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == PROTOBUF
+    assert ExportTraceServiceResponse.FromString(response.content) == (
+        ExportTraceServiceResponse()
+    )
+    assert Span.objects.count() == 1
+
+
+def test_a_redelivered_export_is_stored_once(client):
+    body = as_protobuf(payload(span("00f067aa0ba902b7"), span("00f067aa0ba902b8")))
+
+    post(client, body, PROTOBUF)
+    post(client, body, PROTOBUF)
+
+    assert Span.objects.count() == 2
+
+
+def test_invalid_spans_are_rejected_the_rest_stored(client):
+    document = payload(
+        span("00f067aa0ba902b7"),
+        span("0000000000000000"),  # all-zero span id
+        span("00f067aa0ba902b9", trace="xyz"),  # not hex
+        span("00f067aa0ba902ba", endTimeUnixNano="1"),  # ends before it starts
+    )
+
+    response = post(client, document)
+
+    assert response.status_code == 200
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "3"
+    assert (
+        "span_id" in partial["errorMessage"] and "trace_id" in partial["errorMessage"]
+    )
+    assert Span.objects.count() == 1
+
+
+def test_mapping_of_kinds_errors_and_spans_without_http(client):
+    document = payload(
+        span(
+            "00f067aa0ba902b1",
+            kind=3,
+            name="GET",
+            attributes=[
+                {"key": "peer.service", "value": {"stringValue": "stock"}},
+                {"key": "http.response.status_code", "value": {"intValue": 503}},
+            ],
+        ),
+        span(
+            "00f067aa0ba902b2",
+            kind=2,
+            attributes=[],
+            name="/grpc.Stock/Reserve",
+            status={"code": 2, "message": "deadline exceeded"},
+        ),
+        span("00f067aa0ba902b3", kind=1, name="render", attributes=[]),
+        span(
+            "00f067aa0ba902b4",
+            kind=2,
+            events=[
+                {
+                    "name": "exception",
+                    "timeUnixNano": "1544712660500000000",
+                    "attributes": [
+                        {"key": "exception.type", "value": {"stringValue": "KeyError"}},
+                        {
+                            "key": "exception.message",
+                            "value": {"stringValue": "token=abc123"},
+                        },
+                        {
+                            "key": "exception.stacktrace",
+                            "value": {
+                                "stringValue": "Traceback...\nKeyError: api_key=s3cr3t"
+                            },
+                        },
+                    ],
+                }
+            ],
+            status={"code": 2},
+        ),
+        service="orders",
+    )
+
+    assert post(client, document).status_code == 200
+
+    by_id = {s.span_id: s for s in Span.objects.all()}
+    call = by_id["00f067aa0ba902b1"]
+    assert (call.kind, call.endpoint, call.peer, call.is_error) == (
+        "client",
+        "GET",
+        "stock",
+        True,
+    )
+    grpc = by_id["00f067aa0ba902b2"]
+    assert (grpc.kind, grpc.endpoint, grpc.status_code) == (
+        "server",
+        "/grpc.Stock/Reserve",
+        None,
+    )
+    assert grpc.is_error and grpc.error_message == "deadline exceeded"
+    assert by_id["00f067aa0ba902b3"].kind == "internal"
+    failed = by_id["00f067aa0ba902b4"]
+    assert failed.error_type == "KeyError"
+    assert "abc123" not in failed.error_message and "s3cr3t" not in failed.stack_trace
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"\xff\xff\xff not protobuf", PROTOBUF, 400),
+        (b"{not json", "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (json.dumps({"resourceSpans": "nope"}).encode(), "application/json", 400),
+        (b"hello", "text/plain", 415),
+    ],
+)
+def test_undecodable_payloads_get_a_status_body_and_store_nothing(
+    client, body, content_type, status
+):
+    response = post(client, body, content_type)
+
+    assert response.status_code == status
+    if content_type == PROTOBUF:
+        message = status_pb2.Status.FromString(response.content)
+        assert message.code == 3 and message.message
+    else:
+        assert set(response.json()) >= {"code", "message"}
+    assert Span.objects.count() == 0
+
+
+def test_oversized_and_gzip_bombs_are_413(client, settings):
+    settings.AIOPS_OTLP_MAX_BYTES = 64 * 1024
+    big = b"x" * (65 * 1024)
+    bomb = gzip.compress(b"\x00" * (10 * 1024 * 1024))  # ~10 KB that inflates to 10 MB
+
+    too_big = post(client, big, PROTOBUF)
+    inflated = post(client, bomb, PROTOBUF, HTTP_CONTENT_ENCODING="gzip")
+    not_gzip = post(client, b"plain", PROTOBUF, HTTP_CONTENT_ENCODING="gzip")
+
+    assert too_big.status_code == 413 and len(bomb) < 64 * 1024
+    assert inflated.status_code == 413
+    assert not_gzip.status_code == 400
+    assert Span.objects.count() == 0
+
+
+def test_bearer_token_when_configured(client, settings):
+    settings.AIOPS_OTLP_TOKEN = "s3cret-token"
+    body = payload(span("00f067aa0ba902b7"))
+
+    missing = post(client, body)
+    wrong = post(client, body, HTTP_AUTHORIZATION="Bearer nope")
+    right = post(client, body, HTTP_AUTHORIZATION="Bearer s3cret-token")
+
+    assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith(
+        "Bearer"
+    )
+    assert wrong.status_code == 401
+    assert right.status_code == 200
+    assert Span.objects.count() == 1
+
+
+def test_saturated_receiver_asks_to_retry(client):
+    slots = ingest._ingest_slots()
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        response = post(client, payload(span("00f067aa0ba902b7")))
+    finally:
+        for _ in range(taken):
+            slots.release()
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    assert Span.objects.count() == 0
+
+
+def test_unavailable_storage_is_503_with_retry_after(client):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE telemetry_span RENAME TO telemetry_span_away")
+    try:
+        response = post(client, payload(span("00f067aa0ba902b7")))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE telemetry_span_away RENAME TO telemetry_span")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "hunter" not in response.content.decode()
+    assert Span.objects.count() == 0
+
+
+def test_only_post(client):
+    assert client.get("/v1/traces").status_code == 405
+
+
+def test_empty_export_is_fine(client):
+    empty = ExportTraceServiceRequest().SerializeToString()
+
+    # The test client drops Content-Type for an empty body; real exporters do not.
+    response = client.generic("POST", "/v1/traces", data=empty, CONTENT_TYPE=PROTOBUF)
+
+    assert response.status_code == 200
