@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "telemetry",
     "detection",
     "demo_shop",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SeverityEnum": "detection.models.Severity"},
 }
 
 # --- Internationalisation, static -----------------------------------------------
@@ -218,7 +220,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -230,7 +232,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("AIOPS_LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": env_str("AIOPS_Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django_q": {"level": env_str("AIOPS_Q_LOG_LEVEL", "WARNING")},
+        # Its debug lines carry full URLs, and webhook URLs are secrets.
+        "urllib3": {"level": "WARNING"},
+    },
 }
 
 # --- AIOps: telemetry -----------------------------------------------------------
@@ -263,6 +269,16 @@ AIOPS_OTLP_TOKEN = env_str("AIOPS_OTLP_TOKEN")
 AIOPS_OTLP_MAX_BYTES = env_int("AIOPS_OTLP_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 # Exports stored at once per process; more get 429 and a Retry-After.
 AIOPS_OTLP_MAX_CONCURRENT = env_int("AIOPS_OTLP_MAX_CONCURRENT", 4, minimum=1)
+
+# --- AIOps: notifications -------------------------------------------------------
+# Where people open an incident from a notification (links in Slack, PagerDuty...).
+AIOPS_BASE_URL = env_str("AIOPS_BASE_URL", "http://127.0.0.1:8000")
+AIOPS_NOTIFY_TIMEOUT = env_float("AIOPS_NOTIFY_TIMEOUT", 5.0, minimum=0.1)
+AIOPS_NOTIFY_BACKOFF = env_float("AIOPS_NOTIFY_BACKOFF", 30.0, minimum=0.0)
+AIOPS_NOTIFY_MAX_ATTEMPTS = env_int("AIOPS_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+
+# --- AIOps: retention -----------------------------------------------------------
+AIOPS_RETENTION_DAYS = env_float("AIOPS_RETENTION_DAYS", 7.0, minimum=0.01)
 
 # --- AIOps: demo shop -----------------------------------------------------------
 # Empty: checkout calls payment and inventory on the origin its own request came in on.

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from aiops_site.api import router
 from detection.api.prometheus import PrometheusMetricsView
 from telemetry.views import traces
 
@@ -15,6 +16,6 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema"),
         name="api-docs",
     ),
-    path("aiops/", include("detection.api.urls")),
+    path("aiops/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
+from django.db import transaction
+
 from detection.models import Incident, IncidentStatus
+from notifications.services import record_events
 
 
 class Outcome(Enum):
@@ -17,7 +20,11 @@ class Outcome(Enum):
 def incident_acknowledge(
     *, incident: Incident, by: str, note: str = "", now: datetime
 ) -> Outcome:
-    if incident.acknowledge(by=by, note=note, at=now):
+    with transaction.atomic():
+        changed = incident.acknowledge(by=by, note=note, at=now)
+        if changed:
+            record_events([(incident, "acknowledged")], now=now)
+    if changed:
         return Outcome.CHANGED
     if incident.status == IncidentStatus.ACKNOWLEDGED:
         return Outcome.UNCHANGED
@@ -27,7 +34,11 @@ def incident_acknowledge(
 def incident_resolve(
     *, incident: Incident, by: str, note: str = "", now: datetime
 ) -> Outcome:
-    if incident.resolve(by=by, note=note, at=now):
+    with transaction.atomic():
+        changed = incident.resolve(by=by, note=note, at=now)
+        if changed:
+            record_events([(incident, "resolved")], now=now)
+    if changed:
         return Outcome.CHANGED
     return Outcome.UNCHANGED
 

@@ -22,6 +22,7 @@ from detection.models import (
 )
 from detection.persistence import save_baselines, save_calls
 from detection.selectors import load_cycle_input
+from notifications.services import record_events
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def _run(
         save_baselines(result.baselines, tallies)
         save_calls(result, now)
         report.lifecycle = apply_groups(result.groups, now=now, config=config)
+        record_events(report.lifecycle.events, now=now)
         # Still ours? If the lease expired and another cycle took over, undo.
         if not AnalysisLease.objects.filter(name=lease.ANALYSIS, holder=holder).update(
             last_cycle_at=now,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 
 from detection.core.types import EndpointKey
 from detection.core.window import ENDPOINT_KINDS
@@ -53,6 +53,11 @@ def count_spans(
     ``since`` limits the very first count to recent spans, so that installing on
     top of a large history does not scan all of it.
     """
+    if since is not None:
+        # Start at the first recent span (found through the time index) rather
+        # than scanning every id from the beginning of the history.
+        first = Span.objects.filter(start_time__gt=since).aggregate(first=Min("id"))
+        after_id = max(after_id, (first["first"] or upto_id + 1) - 1)
     if upto_id <= after_id:
         return {}
     spans = Span.objects.filter(

@@ -8,7 +8,7 @@ anomalies stay away for ``resolve_after_cycles`` cycles resolves itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from detection.config import DetectionConfig
@@ -32,6 +32,8 @@ class LifecycleSummary:
     updated: int = 0
     reopened: int = 0
     resolved: int = 0
+    # (incident, event) for those who must hear about it: opened, escalated, resolved.
+    events: list[tuple[Incident, str]] = field(default_factory=list)
 
 
 def _pairs(keys) -> list[list[str]]:
@@ -213,10 +215,18 @@ def apply_groups(
                 incident = _new(group, now)
                 summary.opened += 1
             active.append(incident)
-        elif incident.pk not in seen:
-            summary.updated += 1
+            event = "opened"
+        else:
+            event = None
+            if incident.pk not in seen:
+                summary.updated += 1
+        severity_before = incident.severity
         _apply(incident, group, now)
         incident.save()
+        if event is None and incident.severity != severity_before:
+            event = "escalated"  # severity only ever goes up
+        if event:
+            summary.events.append((incident, event))
         _save_anomalies(incident, group, now)
         seen.add(incident.pk)
 
@@ -232,6 +242,7 @@ def apply_groups(
                 f"Healthy for {incident.quiet_cycles} consecutive analysis cycles."
             )
             summary.resolved += 1
+            summary.events.append((incident, "resolved"))
         incident.save(
             update_fields=[
                 "quiet_cycles",

@@ -27,6 +27,33 @@ def cron_for_interval(seconds: float) -> str:
     )
 
 
+NOTIFY_SCHEDULE = "aiops-notifications"
+NOTIFY_TASK = "notifications.tasks.dispatch"
+PRUNE_SCHEDULE = "aiops-prune-telemetry"
+PRUNE_TASK = "detection.tasks.prune_old_telemetry"
+
+
+def ensure_prune_schedule() -> tuple[Schedule, bool]:
+    """Hourly: small batches often rather than one large delete a day."""
+    return Schedule.objects.update_or_create(
+        name=PRUNE_SCHEDULE,
+        defaults={"func": PRUNE_TASK, "schedule_type": Schedule.HOURLY, "repeats": -1},
+    )
+
+
+def ensure_notification_schedule() -> tuple[Schedule, bool]:
+    """Retries and reminders; new notifications are also dispatched at once."""
+    return Schedule.objects.update_or_create(
+        name=NOTIFY_SCHEDULE,
+        defaults={
+            "func": NOTIFY_TASK,
+            "schedule_type": Schedule.CRON,
+            "cron": cron_for_interval(30),
+            "repeats": -1,
+        },
+    )
+
+
 def ensure_analysis_schedule(*, interval: float) -> tuple[Schedule, bool]:
     """Create or update the schedule by name; safe to call on every start."""
     return Schedule.objects.update_or_create(

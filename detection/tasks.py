@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 
 from detection.analysis import run_analysis_cycle
 from detection.config import DetectionConfig
+from detection.housekeeping import prune_telemetry
+
+
+def prune_old_telemetry() -> dict:
+    result = prune_telemetry(now=timezone.now(), days=settings.AIOPS_RETENTION_DAYS)
+    return {"deleted": result.deleted, "kept_as_evidence": result.kept_as_evidence}
 
 
 def run_scheduled_analysis() -> dict:

@@ -7,9 +7,9 @@
 100 endpoints (10 services x 10). The last 5 minutes hold 100,000 spans (traces of
 a caller and a callee); the rest of the history is spread over the days before.
 Spans are written straight into the database (sqlite3 executemany / PostgreSQL
-COPY). Then cycles run in a separate process at T-60 s (cold: baselines are
-bootstrapped from history), T-30 s and T (steady state), timing each and the peak
-RSS of that process.
+COPY). Then cycles run in separate processes at T-90 s and T-60 s (cold: baselines
+bootstrapped from history, counters started; the slower is reported), T-30 s and T
+(steady state, the slower is reported), with the peak RSS of those processes.
 """
 
 from __future__ import annotations
@@ -192,13 +192,16 @@ def main() -> int:
             for size in (int(float(s) * 1_000_000) for s in args.sizes.split(",")):
                 url = database_url(engine, Path(scratch), f"aiops_bench_cost_{size}")
                 fill_seconds = fill(url, size)
-                cold = cycle(url, T - timedelta(seconds=60))
+                # Cold: baselines bootstrapped from history, then the first count of
+                # the /metrics counters; then two ordinary cycles.
+                cold = cycle(url, T - timedelta(seconds=90))
+                first_count = cycle(url, T - timedelta(seconds=60))
                 steady = [cycle(url, T - timedelta(seconds=30)), cycle(url, T)]
                 row = {
                     "engine": engine,
                     "spans": size,
                     "fill_s": round(fill_seconds, 1),
-                    "cold_s": round(cold["seconds"], 3),
+                    "cold_s": round(max(cold["seconds"], first_count["seconds"]), 3),
                     "steady_s": round(max(s["seconds"] for s in steady), 3),
                     "window_spans": steady[-1]["spans"],
                     "peak_rss_mb": round(

@@ -24,7 +24,11 @@ def test_setup_registers_the_30_second_schedule_once():
     assert schedule.schedule_type == Schedule.CRON
     assert schedule.cron == "* * * * * */30"  # croniter: seconds field LAST
     assert schedule.func == "detection.tasks.run_scheduled_analysis"
-    assert Schedule.objects.count() == 1
+    assert sorted(Schedule.objects.values_list("name", flat=True)) == [
+        "aiops-analysis",
+        "aiops-notifications",
+        "aiops-prune-telemetry",
+    ]
     # The next run is at most 30 seconds away.
     assert schedule.next_run - timezone.now() <= timedelta(seconds=31)
 

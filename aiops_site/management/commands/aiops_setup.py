@@ -6,7 +6,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from aiops_site.accounts import ensure_staff_account
-from detection.schedule import ensure_analysis_schedule
+from detection.schedule import (
+    ensure_analysis_schedule,
+    ensure_notification_schedule,
+    ensure_prune_schedule,
+)
 
 
 class Command(BaseCommand):
@@ -35,3 +39,9 @@ class Command(BaseCommand):
         schedule, created = ensure_analysis_schedule(interval=settings.AIOPS_INTERVAL)
         verb = "Created" if created else "Kept"
         self.stdout.write(f"{verb} schedule '{schedule.name}' (cron {schedule.cron}).")
+        schedule, created = ensure_notification_schedule()
+        verb = "Created" if created else "Kept"
+        self.stdout.write(f"{verb} schedule '{schedule.name}' (every 30 s).")
+        schedule, created = ensure_prune_schedule()
+        verb = "Created" if created else "Kept"
+        self.stdout.write(f"{verb} schedule '{schedule.name}' (hourly).")

@@ -1,0 +1,31 @@
+"""The API router: every viewset under /aiops/, listed at the browsable API root."""
+
+from __future__ import annotations
+
+from rest_framework.routers import DefaultRouter
+
+from detection.api import views as detection
+from notifications import api as notifications
+
+
+class OptionalSlashRouter(DefaultRouter):
+    """The prototype's URLs have no trailing slash, DRF's have one: accept both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("incidents", detection.IncidentViewSet, basename="incident")
+router.register("anomalies", detection.AnomalyViewSet, basename="anomaly")
+router.register("baselines", detection.BaselineViewSet, basename="baseline")
+router.register("metrics", detection.MetricsViewSet, basename="metrics")
+router.register("analyze", detection.AnalyzeViewSet, basename="analyze")
+router.register("services", detection.ServiceViewSet, basename="services")
+router.register("dependencies", detection.DependencyViewSet, basename="dependencies")
+router.register("channels", notifications.ChannelViewSet, basename="channel")
+router.register("silences", notifications.SilenceViewSet, basename="silence")
+router.register(
+    "notifications", notifications.NotificationViewSet, basename="notification"
+)
