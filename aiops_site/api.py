@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from rest_framework.routers import DefaultRouter
+from django.urls import reverse
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from detection.api import views as detection
 from notifications import api as notifications
 
 
+class AiopsRootView(APIRootView):
+    """The API's collections, plus the human-facing pages around them."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        for name, url in (
+            ("dashboard", reverse("dashboard:overview")),
+            ("docs", reverse("api-docs")),
+            ("schema", reverse("schema")),
+            ("prometheus", reverse("prometheus-metrics")),
+        ):
+            response.data[name] = request.build_absolute_uri(url)
+        return response
+
+
 class OptionalSlashRouter(DefaultRouter):
     """The prototype's URLs have no trailing slash, DRF's have one: accept both."""
+
+    APIRootView = AiopsRootView
 
     def __init__(self) -> None:
         super().__init__()

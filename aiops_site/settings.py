@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "detection",
     "demo_shop",
     "notifications",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -1,13 +1,24 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from aiops_site.api import router
 from detection.api.prometheus import PrometheusMetricsView
 from telemetry.views import traces
 
+# The admin's "View site" link leads to the dashboard.
+admin.site.site_url = "/aiops/dashboard/"
+admin.site.site_header = "AIOps for Django"
+
 urlpatterns = [
     path("", include("demo_shop.urls")),
+    # Browsers ask for it on every page, admin pages included.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("dashboard/favicon.svg"), permanent=True),
+    ),
     path("v1/traces", traces, name="otlp-traces"),
     path("metrics", PrometheusMetricsView.as_view(), name="prometheus-metrics"),
     path("aiops/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -16,6 +27,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema"),
         name="api-docs",
     ),
+    path("aiops/dashboard/", include("dashboard.urls")),
     path("aiops/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -20,7 +20,7 @@ from detection.models import (
     AnalysisLease,
     AnalysisRun,
 )
-from detection.persistence import save_baselines, save_calls
+from detection.persistence import save_baselines, save_calls, save_rollups
 from detection.selectors import load_cycle_input
 from notifications.services import record_events
 
@@ -137,6 +137,7 @@ def _run(
     with transaction.atomic():
         save_baselines(result.baselines, tallies)
         save_calls(result, now)
+        save_rollups(result, now)
         report.lifecycle = apply_groups(result.groups, now=now, config=config)
         record_events(report.lifecycle.events, now=now)
         # Still ours? If the lease expired and another cycle took over, undo.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from detection.models import AnalysisRun, Anomaly, Incident
+from detection.models import AnalysisRun, Anomaly, EndpointRollup, Incident
 from telemetry.retention import PruneResult, prune_spans
 
 
@@ -24,4 +24,5 @@ def prune_telemetry(*, now: datetime, days: float) -> PruneResult:
     cutoff = now - timedelta(days=days)
     result = prune_spans(before=cutoff, keep_traces=evidence_traces())
     AnalysisRun.objects.filter(started_at__lt=cutoff).delete()
+    EndpointRollup.objects.filter(at__lt=cutoff).delete()
     return result

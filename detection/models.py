@@ -299,3 +299,31 @@ class AnalysisRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} cycle at {self.cycle_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EndpointRollup(models.Model):
+    """One endpoint's new spans of one cycle, summarised: the charts read these,
+    never raw spans, so a week of history is a few thousand rows per endpoint."""
+
+    service = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200)
+    at = models.DateTimeField(help_text="The cycle's time; the bucket ends here.")
+    seconds = models.FloatField(help_text="How long a stretch the bucket covers.")
+    requests = models.PositiveIntegerField()
+    errors = models.PositiveIntegerField()
+    p50_ms = models.FloatField()
+    p95_ms = models.FloatField()
+    p99_ms = models.FloatField()
+    baseline_ms = models.FloatField(null=True, blank=True)
+    threshold_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["service", "endpoint", "at"], name="rollup_endpoint_at_idx"
+            ),
+            models.Index(fields=["at"], name="rollup_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.endpoint} at {self.at:%H:%M:%S}"

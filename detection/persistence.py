@@ -8,7 +8,7 @@ from aiops_site.bulk import update_rows
 from detection.core.analyze import CycleResult
 from detection.core.types import Baseline, EndpointKey
 from detection.counting import Tally
-from detection.models import DependencyEdge, EndpointBaseline
+from detection.models import DependencyEdge, EndpointBaseline, EndpointRollup
 from detection.selectors import to_datetime
 
 _BASELINE_FIELDS = [
@@ -153,4 +153,26 @@ def save_calls(result: CycleResult, now: datetime) -> None:
             "gap_ms",
             "last_seen",
         ],
+    )
+
+
+def save_rollups(result: CycleResult, now: datetime) -> None:
+    EndpointRollup.objects.bulk_create(
+        [
+            EndpointRollup(
+                service=key.service,
+                endpoint=key.endpoint,
+                at=now,
+                seconds=result.elapsed,
+                requests=summary.requests,
+                errors=summary.errors,
+                p50_ms=summary.p50_ms,
+                p95_ms=summary.p95_ms,
+                p99_ms=summary.p99_ms,
+                baseline_ms=summary.baseline_ms,
+                threshold_ms=summary.threshold_ms,
+            )
+            for key, summary in result.summaries.items()
+        ],
+        batch_size=500,
     )

@@ -11,6 +11,7 @@ from detection.core.detectors import DETECTORS, latency
 from detection.core.detectors.base import DetectContext
 from detection.core.rca import build_groups
 from detection.core.stats import median
+from detection.core.summary import BucketSummary, summarize
 from detection.core.types import (
     Baseline,
     CallEdge,
@@ -54,6 +55,8 @@ class CycleResult:
     window_end: float
     # Seconds the new spans cover (since the previous cycle).
     elapsed: float
+    # Per endpoint with new spans: counts and percentiles for the charts.
+    summaries: dict[EndpointKey, BucketSummary] = field(default_factory=dict)
 
 
 def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
@@ -72,6 +75,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
 
     findings: list[Finding] = []
     learned: dict[EndpointKey, Baseline] = {}
+    summaries: dict[EndpointKey, BucketSummary] = {}
     for key in sorted(set(by_endpoint) | set(data.baselines)):
         baseline = data.baselines.get(key) or Baseline(key=key, is_new=True)
         window = EndpointWindow(
@@ -79,6 +83,8 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         )
         bucket = [s for s in window.spans if s.start > bucket_start]
         served = [s for s in bucket if not s.is_error]
+        if (summary := summarize(bucket, baseline, config)) is not None:
+            summaries[key] = summary
         context = DetectContext(
             now=now,
             config=config,
@@ -137,6 +143,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         window_start=window_start,
         window_end=now,
         elapsed=elapsed,
+        summaries=summaries,
     )
 
 

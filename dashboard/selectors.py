@@ -1,0 +1,274 @@
+"""Reads for the dashboard pages: aggregates (rollups, baselines, edges), never a
+scan of raw spans except the handful of one example trace."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db.models import Max, Sum
+
+from dashboard.charts import Bar, Chart, Mark, Series
+from detection.models import (
+    SEVERITY_RANK,
+    Anomaly,
+    DependencyEdge,
+    EndpointBaseline,
+    EndpointRollup,
+    Incident,
+)
+from detection.service_map import services
+from telemetry.models import Span
+
+RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400}
+POINTS = 120
+NOW_WINDOW = 300  # "now" on the overview: the last five minutes
+
+
+def overview(*, now: datetime, idle_after: float) -> list[dict]:
+    """Every endpoint: health, traffic, errors and latency now vs its baseline."""
+    recent = {
+        (r["service"], r["endpoint"]): r
+        for r in EndpointRollup.objects.filter(
+            at__gt=now - timedelta(seconds=NOW_WINDOW)
+        )
+        .values("service", "endpoint")
+        .annotate(
+            requests=Sum("requests"),
+            errors=Sum("errors"),
+            p50=Max("p50_ms"),
+            p95=Max("p95_ms"),
+        )
+    }
+    rows = []
+    for service in services(now=now, idle_after=idle_after):
+        for endpoint in service["endpoints"]:
+            latest = recent.get((service["service"], endpoint["endpoint"]), {})
+            requests = latest.get("requests") or 0
+            rows.append(
+                {
+                    "service": service["service"],
+                    **endpoint,
+                    "rate_now": requests / NOW_WINDOW,
+                    "error_rate_now": (latest.get("errors") or 0) / requests
+                    if requests
+                    else None,
+                    "p50_now": latest.get("p50"),
+                    "p95_now": latest.get("p95"),
+                }
+            )
+    return rows
+
+
+def _buckets(rows: list[EndpointRollup], start: float, end: float) -> list[dict]:
+    width = (end - start) / POINTS
+    grouped: dict[int, list[EndpointRollup]] = defaultdict(list)
+    for row in rows:
+        grouped[min(int((row.at.timestamp() - start) / width), POINTS - 1)].append(row)
+    buckets = []
+    for index in sorted(grouped):
+        items = grouped[index]
+        requests = sum(r.requests for r in items)
+        seconds = sum(r.seconds for r in items) or width
+        baselines = [r.baseline_ms for r in items if r.baseline_ms is not None]
+        thresholds = [r.threshold_ms for r in items if r.threshold_ms is not None]
+        buckets.append(
+            {
+                "t": start + (index + 0.5) * width,
+                # Percentiles cannot be merged exactly: p50 is the request-weighted
+                # mean, p95 and p99 the worst of the merged cycles.
+                "p50": sum(r.p50_ms * r.requests for r in items) / requests
+                if requests
+                else 0,
+                "p95": max(r.p95_ms for r in items),
+                "p99": max(r.p99_ms for r in items),
+                "baseline": sum(baselines) / len(baselines) if baselines else None,
+                "threshold": sum(thresholds) / len(thresholds) if thresholds else None,
+                "error_rate": sum(r.errors for r in items) / requests
+                if requests
+                else 0,
+                "rate": requests / seconds,
+            }
+        )
+    return buckets
+
+
+def endpoint_charts(
+    *, service: str, endpoint: str, now: datetime, seconds: int
+) -> list[Chart]:
+    start, end = now.timestamp() - seconds, now.timestamp()
+    rows = list(
+        EndpointRollup.objects.filter(
+            service=service, endpoint=endpoint, at__gt=now - timedelta(seconds=seconds)
+        ).order_by("at")
+    )
+    buckets = _buckets(rows, start, end)
+    marks = [
+        Mark(
+            a.first_seen.timestamp(),
+            a.last_seen.timestamp() + 30,
+            f"{a.incident.public_id}: {a.summary}",
+            f"mark {a.incident.severity}",
+        )
+        for a in Anomaly.objects.filter(
+            service=service,
+            endpoint=endpoint,
+            last_seen__gt=now - timedelta(seconds=seconds),
+        ).select_related("incident")
+    ]
+    latency = Chart(
+        "Latency (p50, p95, p99) with the learned baseline band",
+        "ms",
+        start,
+        end,
+        series=[
+            Series("p50", [(b["t"], b["p50"]) for b in buckets], "p50"),
+            Series("p95", [(b["t"], b["p95"]) for b in buckets], "p95"),
+            Series("p99", [(b["t"], b["p99"]) for b in buckets], "p99"),
+        ],
+        band=[
+            (b["t"], b["baseline"], b["threshold"])
+            for b in buckets
+            if b["baseline"] is not None and b["threshold"] is not None
+        ],
+        marks=marks,
+    )
+    errors = Chart(
+        "Error rate",
+        "%",
+        start,
+        end,
+        series=[
+            Series("errors", [(b["t"], b["error_rate"]) for b in buckets], "errors")
+        ],
+        marks=marks,
+    )
+    rate = Chart(
+        "Requests per second",
+        "/s",
+        start,
+        end,
+        series=[Series("requests/s", [(b["t"], b["rate"]) for b in buckets], "rate")],
+        marks=marks,
+    )
+    return [latency, errors, rate]
+
+
+def timeline(incident: Incident) -> list[tuple[datetime, str]]:
+    events = [(incident.first_detected, f"Opened: {incident.title}")]
+    for anomaly in incident.anomalies.all():
+        events.append(
+            (
+                anomaly.first_seen,
+                f"{anomaly.get_type_display()} on "
+                f"{anomaly.service}/{anomaly.endpoint}: {anomaly.summary}",
+            )
+        )
+    if incident.acknowledged_at:
+        note = (
+            f" ({incident.acknowledgment_note})" if incident.acknowledgment_note else ""
+        )
+        events.append(
+            (
+                incident.acknowledged_at,
+                f"Acknowledged by {incident.acknowledged_by}{note}",
+            )
+        )
+    for notification in incident.notifications.select_related("channel").exclude(
+        sent_at=None
+    ):
+        events.append(
+            (
+                notification.sent_at,
+                f"Sent to {notification.channel.name} ({notification.event})",
+            )
+        )
+    if incident.resolved_at:
+        events.append(
+            (
+                incident.resolved_at,
+                f"Resolved by {incident.resolved_by}: "
+                f"{incident.resolution_note}".rstrip(": "),
+            )
+        )
+    events.append((incident.last_seen, "Last seen"))
+    return sorted(events, key=lambda e: e[0])
+
+
+def trace_bars(trace_id: str) -> list[Bar]:
+    """The spans of one trace, parents before children, on the trace's clock."""
+    spans = list(Span.objects.filter(trace_id=trace_id).order_by("start_time")[:200])
+    if not spans:
+        return []
+    origin = spans[0].start_time
+    children: dict[str | None, list[Span]] = defaultdict(list)
+    ids = {s.span_id for s in spans}
+    for span in spans:
+        children[span.parent_span_id if span.parent_span_id in ids else None].append(
+            span
+        )
+    bars: list[Bar] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for span in children.get(parent, []):
+            offset = (span.start_time - origin).total_seconds() * 1000.0
+            status = span.status_code if span.status_code is not None else "-"
+            label = f"{span.service}: {span.endpoint}"
+            if span.kind != "server":
+                label = f"{span.service} -> {span.peer or span.endpoint}"
+            bars.append(
+                Bar(
+                    label,
+                    offset,
+                    span.duration_ms,
+                    depth,
+                    span.is_error,
+                    f"{span.kind} {span.method} {span.endpoint} status {status}"
+                    + (
+                        f" {span.error_type}: {span.error_message}"
+                        if span.is_error
+                        else ""
+                    ),
+                )
+            )
+            walk(span.span_id, depth + 1)
+
+    walk(None, 0)
+    return bars
+
+
+def service_graph() -> dict:
+    """Services as nodes, layered by call depth, with aggregated edges."""
+    health = {s["service"]: s["health"] for s in services(now=_now(), idle_after=1800)}
+    edges: dict[tuple[str, str], dict] = {}
+    for edge in DependencyEdge.objects.all():
+        if edge.caller_service == edge.callee_service:
+            continue
+        key = (edge.caller_service, edge.callee_service)
+        item = edges.setdefault(key, {"rate": 0.0, "errors": 0.0})
+        item["rate"] += edge.call_rate or 0.0
+        item["errors"] = max(item["errors"], edge.error_rate or 0.0)
+    names = sorted(set(health) | {n for pair in edges for n in pair})
+    depth = {name: 0 for name in names}
+    for _ in names:  # longest path from the callers, bounded against cycles
+        for caller, callee in edges:
+            depth[callee] = max(depth[callee], min(depth[caller] + 1, len(names)))
+    return {"names": names, "depth": depth, "edges": edges, "health": health}
+
+
+def _now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def worst_severity(incidents) -> str | None:
+    return max((i.severity for i in incidents), key=SEVERITY_RANK.get, default=None)
+
+
+def endpoint_names() -> list[tuple[str, str]]:
+    return list(
+        EndpointBaseline.objects.order_by("service", "endpoint").values_list(
+            "service", "endpoint"
+        )
+    )

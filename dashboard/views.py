@@ -1,0 +1,138 @@
+"""Dashboard pages: parse, call selectors or services, render. Login required;
+acknowledge and resolve (staff) call the same services as the API and admin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from dashboard import charts, selectors
+from detection.actions import Outcome, incident_acknowledge, incident_resolve
+from detection.config import DetectionConfig
+from detection.models import ACTIVE_STATUSES, Incident
+
+LOGIN = "admin:login"
+
+
+@login_required(login_url=LOGIN)
+def overview(request):
+    now = timezone.now()
+    rows = selectors.overview(
+        now=now, idle_after=DetectionConfig.from_settings().lookback
+    )
+    active = Incident.objects.active().order_by("-last_seen")[:10]
+    return render(
+        request,
+        "dashboard/overview.html",
+        {"rows": rows, "incidents": active, "now": now, "page": "overview"},
+    )
+
+
+@login_required(login_url=LOGIN)
+def endpoint(request):
+    service, name = request.GET.get("service", ""), request.GET.get("endpoint", "")
+    if (service, name) not in set(selectors.endpoint_names()):
+        raise Http404("No such endpoint")
+    chosen = request.GET.get("range", "1h")
+    if chosen not in selectors.RANGES:
+        chosen = "1h"
+    now = timezone.now()
+    drawn = selectors.endpoint_charts(
+        service=service, endpoint=name, now=now, seconds=selectors.RANGES[chosen]
+    )
+    return render(
+        request,
+        "dashboard/endpoint.html",
+        {
+            "service": service,
+            "endpoint": name,
+            "range": chosen,
+            "ranges": list(selectors.RANGES),
+            "page": "overview",
+            "charts": [mark_safe(charts.render(chart)) for chart in drawn],  # noqa: S308
+        },
+    )
+
+
+@login_required(login_url=LOGIN)
+def incidents(request):
+    active = Incident.objects.filter(status__in=ACTIVE_STATUSES).order_by("-last_seen")
+    resolved = Paginator(
+        Incident.objects.filter(status="resolved").order_by("-resolved_at"), 25
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/incidents.html",
+        {
+            "active": active,
+            "resolved": resolved,
+            "now": timezone.now(),
+            "page": "incidents",
+        },
+    )
+
+
+@login_required(login_url=LOGIN)
+def incident(request, public_id: str):
+    item = get_object_or_404(
+        Incident.objects.prefetch_related("anomalies"), public_id=public_id
+    )
+    trace_id = request.GET.get("trace") or (item.trace_ids[0] if item.trace_ids else "")
+    if trace_id not in item.trace_ids:
+        trace_id = item.trace_ids[0] if item.trace_ids else ""
+    bars = selectors.trace_bars(trace_id) if trace_id else []
+    return render(
+        request,
+        "dashboard/incident.html",
+        {
+            "incident": item,
+            "timeline": selectors.timeline(item),
+            "trace_id": trace_id,
+            "waterfall": mark_safe(charts.waterfall(bars)),  # noqa: S308
+            "page": "incidents",
+        },
+    )
+
+
+def _act(request, public_id: str, service, verb: str):
+    item = get_object_or_404(Incident, public_id=public_id)
+    note = request.POST.get("note", "")[:2000]
+    outcome = service(
+        incident=item, by=request.user.get_username(), note=note, now=timezone.now()
+    )
+    if outcome is Outcome.REFUSED:
+        messages.error(request, f"{item.public_id} is {item.status}; not {verb}.")
+    elif outcome is Outcome.UNCHANGED:
+        messages.info(request, f"{item.public_id} was already {verb}.")
+    else:
+        messages.success(request, f"{item.public_id} {verb}.")
+    return redirect("dashboard:incident", public_id=public_id)
+
+
+@require_POST
+@staff_member_required(login_url=LOGIN)
+def acknowledge(request, public_id: str):
+    return _act(request, public_id, incident_acknowledge, "acknowledged")
+
+
+@require_POST
+@staff_member_required(login_url=LOGIN)
+def resolve(request, public_id: str):
+    return _act(request, public_id, incident_resolve, "resolved")
+
+
+@login_required(login_url=LOGIN)
+def service_map(request):
+    graph = selectors.service_graph()
+    return render(
+        request,
+        "dashboard/map.html",
+        {"map": mark_safe(charts.service_map(**graph)), "page": "map"},  # noqa: S308
+    )

@@ -1,0 +1,143 @@
+"""Dashboard pages through the test client (the browser test covers the rest)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from detection.models import Incident
+from tests.conftest import make_user
+from tests.detection.traffic import Fault, run_cycles, shop_traffic, store
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident():
+    """Recent traffic, so that "now" ranges include it."""
+    now = timezone.now().timestamp()
+    store(shop_traffic(now - 1200, 900, seed=1))
+    store(shop_traffic(now - 300, 240, fault=Fault(payment_delay_ms=1500), seed=2))
+    run_cycles(now - 1200, now)
+    return Incident.objects.get()
+
+
+@pytest.fixture
+def staff(client):
+    client.force_login(make_user("operator", staff=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/aiops/dashboard/",
+        "/aiops/dashboard/incidents",
+        "/aiops/dashboard/map",
+        "/aiops/dashboard/endpoint?service=shop&endpoint=payment",
+    ],
+)
+def test_pages_need_a_login(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_overview_lists_endpoints_and_open_incidents(staff, incident):
+    page = staff.get("/aiops/dashboard/").content.decode()
+
+    assert incident.public_id in page
+    assert "shop/payment" in page
+    assert page.count('class="endpoint-row"') == 3
+    assert '<span class="health failing">' in page or "degraded" in page
+
+
+def test_endpoint_charts_draw_points_and_mark_the_anomaly(staff, incident):
+    page = staff.get(
+        "/aiops/dashboard/endpoint?service=shop&endpoint=payment&range=1h"
+    ).content.decode()
+
+    assert page.count("<svg") == 3
+    assert len(re.findall(r'<circle class="point p50"', page)) > 10
+    assert '<polygon class="band"' in page  # the learned baseline band
+    assert f"{incident.public_id}:" in page  # the anomaly's shaded stretch
+    assert (
+        staff.get("/aiops/dashboard/endpoint?service=shop&endpoint=nope").status_code
+        == 404
+    )
+    week = staff.get("/aiops/dashboard/endpoint?service=shop&endpoint=payment&range=7d")
+    assert week.status_code == 200
+
+
+def test_incident_page_with_evidence_waterfall_and_timeline(staff, incident):
+    page = staff.get(
+        f"/aiops/dashboard/incidents/{incident.public_id}"
+    ).content.decode()
+
+    assert incident.root_issue in page
+    assert '<svg class="waterfall"' in page and 'class="span' in page
+    assert "shop: payment" in page and "shop: checkout" in page
+    assert "Opened:" in page and "Latency anomaly on shop/payment" in page
+    assert 'id="acknowledge"' in page and "csrfmiddlewaretoken" in page
+
+
+def test_acknowledge_and_resolve_from_the_page_with_csrf(incident):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(make_user("operator", staff=True))
+    url = f"/aiops/dashboard/incidents/{incident.public_id}"
+    page = browser.get(url).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+    forged = browser.post(f"{url}/acknowledge", {"note": "x"})
+    acked = browser.post(
+        f"{url}/acknowledge",
+        {"note": "on it", "csrfmiddlewaretoken": token},
+        follow=True,
+    )
+    resolved = browser.post(
+        f"{url}/resolve", {"csrfmiddlewaretoken": token}, follow=True
+    )
+
+    assert forged.status_code == 403
+    assert f"{incident.public_id} acknowledged." in acked.content.decode()
+    assert f"{incident.public_id} resolved." in resolved.content.decode()
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.acknowledgment_note == "on it"
+    assert incident.acknowledged_by == "operator"
+
+
+def test_only_staff_may_act(client, incident):
+    client.force_login(make_user("viewer"))
+    url = f"/aiops/dashboard/incidents/{incident.public_id}"
+
+    page = client.get(url).content.decode()
+    response = client.post(f"{url}/acknowledge")
+
+    assert 'id="acknowledge"' not in page
+    assert response.status_code == 302  # to the login page, nothing changed
+    incident.refresh_from_db()
+    assert incident.status == "open"
+
+
+def test_service_map_and_empty_states(staff):
+    empty = staff.get("/aiops/dashboard/").content.decode()
+    assert "Nothing learned yet" in empty
+
+    now = timezone.now()
+    store(shop_traffic((now - timedelta(minutes=10)).timestamp(), 300, seed=5))
+    run_cycles((now - timedelta(minutes=10)).timestamp(), now.timestamp())
+    map_page = staff.get("/aiops/dashboard/map").content.decode()
+    assert '<svg class="service-map"' in map_page and "shop" in map_page
+
+
+def test_linked_from_the_admin_and_the_api_root(staff):
+    admin = staff.get("/admin/").content.decode()
+    root = staff.get("/aiops/", HTTP_ACCEPT="application/json").json()
+
+    assert 'href="/aiops/dashboard/"' in admin
+    assert root["dashboard"].endswith("/aiops/dashboard/")
