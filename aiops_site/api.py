@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
+from django.urls import re_path, reverse
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from detection.api import views as detection
@@ -15,6 +15,9 @@ class AiopsRootView(APIRootView):
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         for name, url in (
+            ("metrics", reverse("metrics")),
+            ("services", reverse("services")),
+            ("dependencies", reverse("dependencies")),
             ("dashboard", reverse("dashboard:overview")),
             ("docs", reverse("api-docs")),
             ("schema", reverse("schema")),
@@ -38,12 +41,20 @@ router = OptionalSlashRouter()
 router.register("incidents", detection.IncidentViewSet, basename="incident")
 router.register("anomalies", detection.AnomalyViewSet, basename="anomaly")
 router.register("baselines", detection.BaselineViewSet, basename="baseline")
-router.register("metrics", detection.MetricsViewSet, basename="metrics")
 router.register("analyze", detection.AnalyzeViewSet, basename="analyze")
-router.register("services", detection.ServiceViewSet, basename="services")
-router.register("dependencies", detection.DependencyViewSet, basename="dependencies")
 router.register("channels", notifications.ChannelViewSet, basename="channel")
 router.register("silences", notifications.SilenceViewSet, basename="silence")
 router.register(
     "notifications", notifications.NotificationViewSet, basename="notification"
 )
+
+
+# Single resources rather than collections: plain views, listed at the root too.
+urlpatterns = [
+    re_path(r"^metrics/?$", detection.MetricsView.as_view(), name="metrics"),
+    re_path(r"^services/?$", detection.ServicesView.as_view(), name="services"),
+    re_path(
+        r"^dependencies/?$", detection.DependenciesView.as_view(), name="dependencies"
+    ),
+    *router.urls,
+]

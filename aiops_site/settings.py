@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
         "aiops_site.permissions.ReadAuthenticatedWriteStaff"
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "aiops_site.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "aiops_site.api_errors.exception_handler",
 }
@@ -191,11 +191,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Telemetry, anomaly detection, root-cause analysis and incidents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["aiops_site.permissions.ReadAuthenticatedWriteStaff"],
     # Swagger UI from the installed sidecar package: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"SeverityEnum": "detection.models.Severity"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aiops_site.schema.add_error_responses",
+    ],
 }
 
 # --- Internationalisation, static -----------------------------------------------
@@ -288,6 +293,10 @@ AIOPS_DEMO_TIMEOUT = env_float("AIOPS_DEMO_TIMEOUT", 5.0, minimum=0.01)
 AIOPS_DEMO_MAX_DELAY_MS = env_int("AIOPS_DEMO_MAX_DELAY_MS", 30_000, minimum=0)
 AIOPS_FAULT_CACHE_SECONDS = env_float("AIOPS_FAULT_CACHE_SECONDS", 1.0, minimum=0)
 
+# Requests per client per period on the endpoints that do work on demand.
+AIOPS_THROTTLE_SIMULATION = env_str("AIOPS_THROTTLE_SIMULATION", "120/min")
+AIOPS_THROTTLE_OTLP = env_str("AIOPS_THROTTLE_OTLP", "1200/min")
+
 # --- AIOps: access --------------------------------------------------------------
 # Lets anonymous users read incidents, metrics and the service map (never write).
 AIOPS_PUBLIC_READ = env_bool("AIOPS_PUBLIC_READ", False)
@@ -312,6 +321,8 @@ AIOPS_CORRELATION_WINDOW = env_float("AIOPS_CORRELATION_WINDOW", 300.0, minimum=
 AIOPS_RESOLVE_AFTER_CYCLES = env_int("AIOPS_RESOLVE_AFTER_CYCLES", 4, minimum=1)
 AIOPS_REOPEN_WINDOW = env_float("AIOPS_REOPEN_WINDOW", 900.0, minimum=0.0)
 AIOPS_RELEARN_AFTER = env_float("AIOPS_RELEARN_AFTER", 21600.0, minimum=0.0)
+# Seconds a cycle may hold the cluster-wide lease; 0: four intervals, at least 60.
+AIOPS_LEASE_TTL = env_float("AIOPS_LEASE_TTL", 0.0, minimum=0.0)
 # "k:z" pairs: the median of the last k cycles at least z standard deviations off.
 AIOPS_SHIFT_RULES = tuple(
     (int(k), float(z))

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from aiops_site.api import router
+from aiops_site.api import urlpatterns as api_urls
 from detection.api.prometheus import PrometheusMetricsView
 from telemetry.views import traces
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path(
         "favicon.ico",
         RedirectView.as_view(url=static("dashboard/favicon.svg"), permanent=True),
+        name="favicon",
     ),
     path("v1/traces", traces, name="otlp-traces"),
     path("metrics", PrometheusMetricsView.as_view(), name="prometheus-metrics"),
@@ -28,6 +29,11 @@ urlpatterns = [
         name="api-docs",
     ),
     path("aiops/dashboard/", include("dashboard.urls")),
-    path("aiops/", include(router.urls)),
+    path("aiops/", include(api_urls)),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "aiops_site.errors.bad_request"
+handler403 = "aiops_site.errors.permission_denied"
+handler404 = "aiops_site.errors.not_found"
+handler500 = "aiops_site.errors.server_error"

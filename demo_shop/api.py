@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops_site.throttling import SimulationThrottle
 from demo_shop import faults
 from demo_shop.models import DEMO_ENDPOINTS
 from demo_shop.serializers import (
@@ -42,6 +43,8 @@ _ENDPOINT = OpenApiParameter("endpoint", str, description="payment, /payment, ..
 
 
 class SimulateDelayView(APIView):
+    throttle_classes = [SimulationThrottle]
+
     @extend_schema(
         request=None,
         parameters=[_ENDPOINT, OpenApiParameter("duration", int, description="ms")],
@@ -59,6 +62,8 @@ class SimulateDelayView(APIView):
 
 
 class SimulateErrorView(APIView):
+    throttle_classes = [SimulationThrottle]
+
     @extend_schema(
         request=None,
         parameters=[_ENDPOINT, OpenApiParameter("rate", float, description="0 to 1")],
@@ -76,6 +81,8 @@ class SimulateErrorView(APIView):
 
 
 class SimulateClearView(APIView):
+    throttle_classes = [SimulationThrottle]
+
     @extend_schema(
         request=None, parameters=[_ENDPOINT], responses=ClearResultSerializer
     )

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,7 +62,7 @@ class CycleReport:
 def _lease_ttl(config: DetectionConfig) -> float:
     # Long enough for any sane cycle, short enough that a killed worker delays the
     # next cycle by a few intervals at most.
-    return max(4 * config.interval, 60.0)
+    return settings.AIOPS_LEASE_TTL or max(4 * config.interval, 60.0)
 
 
 def run_analysis_cycle(
@@ -87,15 +88,16 @@ def run_analysis_cycle(
         previous = state.last_cycle_at
         if previous is not None:
             gap = (now - previous).total_seconds()
-            if gap <= 0 and -gap < config.lookback:
-                # A repeat of a cycle that ran (or a clock that stepped back) is a
-                # no-op: the same spans must not be learned or counted twice.
+            if gap <= 0 and -gap < config.interval:
+                # A repeat of a cycle that ran (two triggers, a little clock skew) is
+                # a no-op: the same spans must not be learned or counted twice.
                 report.skipped = "already analysed up to this time"
             elif 0 <= gap < min_spacing:
                 report.skipped = "the previous cycle ran less than an interval ago"
             elif gap < 0:
-                # The previous cycle's clock was far ahead (a clock jump since fixed):
-                # start over rather than wait for that time to come.
+                # The clock stepped back. Spans carry the same clock, so windows on
+                # the new time are consistent; only "new since the previous cycle"
+                # has no meaning any more: start over from the window.
                 previous = None
         if report.skipped:
             _record(report, holder, started)

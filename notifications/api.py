@@ -158,12 +158,16 @@ class NotificationSerializer(serializers.ModelSerializer):
 class ChannelViewSet(viewsets.ModelViewSet):
     """Where incidents are sent: webhooks, Slack, PagerDuty (writes: staff)."""
 
+    lookup_value_regex = "[0-9]+"
+
     serializer_class = ChannelSerializer
     queryset = Channel.objects.order_by("name")
 
 
 class SilenceViewSet(viewsets.ModelViewSet):
     """Maintenance windows: matching incidents are recorded but not sent."""
+
+    lookup_value_regex = "[0-9]+"
 
     serializer_class = SilenceSerializer
     queryset = Silence.objects.order_by("-starts_at")
@@ -174,6 +178,8 @@ class SilenceViewSet(viewsets.ModelViewSet):
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     """Every message sent (or silenced) and each delivery attempt."""
+
+    lookup_value_regex = "[0-9]+"
 
     serializer_class = NotificationSerializer
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from aiops_site.throttling import IngestThrottle
 from telemetry.otlp import responses
 from telemetry.otlp.decoding import CONTENT_TYPES, JSON, OtlpError, media_type
 from telemetry.otlp.ingest import ingest
@@ -31,6 +32,14 @@ def traces(request):
     reply_kind = kind if kind in CONTENT_TYPES else JSON
     if not _authorized(request):
         return responses.failure(reply_kind, 401, "a valid bearer token is required")
+    throttle = IngestThrottle()
+    if not throttle.allow_request(request, None):
+        return responses.failure(
+            reply_kind,
+            429,
+            "too many exports from this client; retry later",
+            retry_after=max(int(throttle.wait() or 1), 1),
+        )
     if kind not in CONTENT_TYPES:
         return responses.failure(
             JSON, 415, "Content-Type must be application/x-protobuf or application/json"

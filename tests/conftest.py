@@ -18,6 +18,10 @@ def _synchronous_side_effects(settings, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
     # Test users need no slow, attack-resistant password hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Throttle counts live in the cache: each test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 def make_user(username: str = "viewer", *, staff: bool = False):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from detection.actions import Outcome, incident_acknowledge, incident_resolve
 from detection.analysis import run_analysis_cycle
@@ -36,8 +38,20 @@ def _incidents():
     )
 
 
+class _ObjectListSchema(AutoSchema):
+    """The incident list answers one object (the seed README's shape), not an
+    array: drf-spectacular must not wrap it."""
+
+    def _is_list_view(self, serializer=None):
+        if getattr(self.view, "action", None) == "list":
+            return False
+        return super()._is_list_view(serializer)
+
+
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     """Incidents: the active ones first, acknowledge and resolve as actions."""
+
+    schema = _ObjectListSchema()
 
     serializer_class = IncidentSerializer
     lookup_field = "public_id"
@@ -56,9 +70,12 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("limit", int, description="Resolved incidents to list."),
         ],
         responses=IncidentListSerializer,
+        operation_id="aiops_incidents_list",
     )
     def list(self, request):
-        filters = IncidentFilterSerializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads "limit=" in a QueryDict as
+        # "not given"; it is an invalid number, and gets a 400.
+        filters = IncidentFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         wanted = filters.validated_data
         incidents = _incidents()
@@ -128,6 +145,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
 class AnomalyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AnomalySerializer
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         anomalies = Anomaly.objects.select_related("incident").order_by(
@@ -144,15 +162,16 @@ class AnomalyViewSet(viewsets.ReadOnlyModelViewSet):
 
 class BaselineViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = BaselineSerializer
+    lookup_value_regex = "[0-9]+"
     queryset = EndpointBaseline.objects.order_by("service", "endpoint")
 
 
-class MetricsViewSet(viewsets.ViewSet):
+class MetricsView(APIView):
     """Latency, errors and traffic per endpoint, next to what was learned as normal."""
 
     @extend_schema(parameters=[MetricsQuerySerializer], responses=MetricsSerializer)
-    def list(self, request):
-        query = MetricsQuerySerializer(data=request.query_params)
+    def get(self, request):
+        query = MetricsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         window = query.validated_data["window"]
         now = query.validated_data.get("at") or timezone.now()
@@ -170,25 +189,25 @@ class AnalyzeViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
 
     serializer_class = AnalyzeResultSerializer
 
-    @extend_schema(request=None, responses=AnalyzeResultSerializer)
+    @extend_schema(request=None, responses={200: AnalyzeResultSerializer})
     def create(self, request):
         report = run_analysis_cycle(now=timezone.now(), trigger="api")
         return Response(report.as_dict(), status=status.HTTP_200_OK)
 
 
-class ServiceViewSet(viewsets.ViewSet):
+class ServicesView(APIView):
     """Every service with its endpoints and their health (from active incidents)."""
 
     @extend_schema(responses=ServicesSerializer)
-    def list(self, request):
+    def get(self, request):
         config = DetectionConfig.from_settings()
         data = {"services": services(now=timezone.now(), idle_after=config.lookback)}
         return Response(ServicesSerializer(data).data)
 
 
-class DependencyViewSet(viewsets.ViewSet):
+class DependenciesView(APIView):
     """Caller -> callee edges learned from traces, with their recent behaviour."""
 
     @extend_schema(responses=DependenciesSerializer)
-    def list(self, request):
+    def get(self, request):
         return Response(DependenciesSerializer({"dependencies": dependencies()}).data)

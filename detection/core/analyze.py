@@ -21,6 +21,7 @@ from detection.core.types import (
     SpanRow,
 )
 from detection.core.window import (
+    UNMATCHED,
     EndpointWindow,
     TraceIndex,
     group_by_endpoint,
@@ -63,7 +64,8 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
     now = data.now
     window_start = now - config.effective_window
     by_endpoint = group_by_endpoint(data.spans)
-    system_active = bool(by_endpoint)
+    # Traffic to real endpoints; a scanner probing unknown URLs proves nothing.
+    system_active = any(key.endpoint != UNMATCHED for key in by_endpoint)
     index = TraceIndex(data.spans)
 
     # Spans new since the previous cycle: what the baselines learn from. After a gap

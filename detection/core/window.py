@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from detection.core.types import Baseline, EndpointKey, SpanRow
 
 ENDPOINT_KINDS = frozenset({"server", "consumer"})
+# The bucket of requests no route matched (telemetry.models.Span.UNMATCHED_ENDPOINT).
+UNMATCHED = "unmatched"
 
 
 @dataclass
