@@ -19,6 +19,8 @@ class DetectionConfig:
     min_baseline_samples: int = 20
     bootstrap_history: float = 3600.0
     latency_ratio: float = 3.0
+    # A slow request is also at least this much slower than the baseline.
+    latency_min_delta_ms: float = 5.0
     min_slow_samples: int = 3
     min_slow_fraction: float = 0.1
     significance: float = 1e-6

@@ -60,3 +60,8 @@ def reexec_in_venv(script: Path) -> None:
     python = ensure_venv()
     if not in_venv():
         os.execv(str(python), [str(python), str(script), *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    # ``python3 scripts/bootstrap.py``: create or update .venv and nothing else.
+    print(f"virtual environment ready: {ensure_venv()}")

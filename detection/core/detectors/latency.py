@@ -8,11 +8,14 @@ endpoint is that slow when healthy.
 A request is slow when it took ``latency_ratio`` times the learned latency, or when
 its own time (without the calls it made) took that many times the learned own time
 and that alone added a quarter of the usual latency: an endpoint whose own code
-slowed down is caught even when its calls dominate its latency.
+slowed down is caught even when its calls dominate its latency. Either way it must
+also be ``latency_min_delta_ms`` slower than usual: a 1 ms health check that took
+3 ms is not a latency spike anyone would page for.
 """
 
 from __future__ import annotations
 
+from detection.config import DetectionConfig
 from detection.core.detectors.base import (
     DetectContext,
     Verdict,
@@ -34,15 +37,24 @@ MIN_TAIL_FRACTION = 0.01
 MIN_OWN_SHARE = 0.25
 
 
+def slow_threshold_ms(cfg: DetectionConfig, reference_ms: float) -> float:
+    """Latency above which a request counts as slow."""
+    return max(
+        reference_ms * cfg.latency_ratio, reference_ms + cfg.latency_min_delta_ms
+    )
+
+
 def slow_test(ctx: DetectContext):
     """The predicate "this request was slow", and whether own time is judged."""
     cfg, baseline = ctx.config, ctx.baseline
-    total_limit = baseline.reference_ms * cfg.latency_ratio
+    total_limit = slow_threshold_ms(cfg, baseline.reference_ms)
     own = baseline.self_time_ms
     if not own or own <= 0:
         return (lambda s: s.duration_ms > total_limit), False
     own_limit = max(
-        own * cfg.latency_ratio, own + MIN_OWN_SHARE * baseline.reference_ms
+        own * cfg.latency_ratio,
+        own + MIN_OWN_SHARE * baseline.reference_ms,
+        own + cfg.latency_min_delta_ms,
     )
 
     def is_slow(span: SpanRow) -> bool:
@@ -89,10 +101,10 @@ def detect(ctx: DetectContext) -> Verdict:
         "slow_requests": len(slow),
         "slow_fraction": round(shown.fraction, 4),
         "window_p50_ms": round(median([s.duration_ms for s in shown.spans]), 3),
-        "threshold_ms": round(expected * cfg.latency_ratio, 3),
+        "threshold_ms": round(slow_threshold_ms(cfg, expected), 3),
         "p_value": shown.p_value if best else None,
     }
-    if judges_own and observed <= expected * cfg.latency_ratio:
+    if judges_own and observed <= slow_threshold_ms(cfg, expected):
         # Slow in its own code rather than overall: say so, with the own times.
         own_times = [t for t in (ctx.self_time(s) for s in slow) if t is not None]
         if own_times:

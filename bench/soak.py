@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Soak test: the whole app under mixed traffic with faults, for a bounded time.
+
+    .venv/bin/python bench/soak.py [--minutes 10] [--engines sqlite,postgres]
+
+Runs ``scripts/run.py`` (gunicorn + the django-q2 cluster with its 30-second
+schedule; PostgreSQL with Redis for the second engine) and, for --minutes, sends
+mixed traffic to 127.0.0.1: demo checkouts, health checks, a scanner's unknown
+URLs, and OTLP exports from a synthetic service. Three faults are injected through
+the simulation API at fixed times. Reports requests served vs spans stored
+(nothing may be lost), incidents opened vs faults injected, and the memory (RSS)
+of every process of the app at the start and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.perf.common import POSTGRES, free_port, manage  # noqa: E402
+from bench.perf.ingest import export_request  # noqa: E402
+from bench.quality.generate import Generator  # noqa: E402
+from bench.quality.topologies import bank  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+# (minute, simulation call, what it is)
+FAULTS = [
+    (2.0, "/simulate/delay?endpoint=payment&duration=2000", "payment latency"),
+    (4.0, "/simulate/clear", None),
+    (5.0, "/simulate/error?endpoint=inventory&rate=0.8", "inventory errors"),
+    (7.0, "/simulate/clear", None),
+    (8.0, "/simulate/error?endpoint=payment&rate=1.0", "payment errors"),
+    (9.0, "/simulate/clear", None),
+]
+SCANNER = ["/wp-login.php", "/.env", "/xmlrpc.php", "/admin.php", "/.git/config"]
+# Paths the app serves without recording a span (AIOPS_TELEMETRY_EXCLUDE_PATHS).
+NOT_RECORDED = ("/admin/", "/static/", "/aiops/", "/simulate/", "/v1/", "/metrics")
+REQUEST_PATH = re.compile(r'"[A-Z]+ (\S+) HTTP/')
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def tree(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int(
+                    Path(f"/proc/{entry.name}/stat")
+                    .read_text()
+                    .split(")")[-1]
+                    .split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                children.append(int(entry.name))
+    return [pid] + [p for child in children for p in tree(child)]
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:80]
+    except OSError:
+        return "?"
+
+
+def server_spans(url: str, service: str) -> int:
+    """SERVER spans the app stored for ``service`` (its own requests, not calls)."""
+    code = (
+        "from telemetry.models import Span; "
+        f"print(Span.objects.filter(service={service!r}, kind='server').count())"
+    )
+    output = manage("shell", "-c", code, env={"DATABASE_URL": url}, capture=True)
+    return int(output.strip().splitlines()[-1])
+
+
+def recorded_requests(access_log: Path) -> int:
+    """Requests gunicorn served on paths the telemetry middleware records."""
+    served = 0
+    for line in access_log.open():
+        match = REQUEST_PATH.search(line)
+        if match and not match.group(1).startswith(NOT_RECORDED):
+            served += 1
+    return served
+
+
+def call(url: str, method: str = "GET", body: bytes | None = None, headers=None) -> int:
+    request = urllib.request.Request(
+        url, data=body, method=method, headers=headers or {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def soak(engine: str, minutes: float) -> dict:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    scratch = Path(tempfile.mkdtemp(prefix="aiops-soak-"))
+    env = {
+        **os.environ,
+        "AIOPS_BIND": f"127.0.0.1:{port}",
+        "AIOPS_DATA_DIR": str(scratch),
+        "AIOPS_ACCESS_LOG": str(scratch / "access.log"),
+        "AIOPS_THROTTLE_OTLP": "100000/min",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    if engine == "postgres":
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "aiops_soak" WITH (FORCE)')
+            conn.execute('CREATE DATABASE "aiops_soak"')
+        env["DATABASE_URL"] = f"{POSTGRES}/aiops_soak"
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    url = env.get("DATABASE_URL", f"sqlite:///{scratch / 'db.sqlite3'}")
+    log = open(scratch / "app.log", "w")
+    app = subprocess.Popen(
+        [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 120
+    while call(f"{base}/health") != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.5)
+    token = (scratch / "admin_token").read_text().strip()
+    auth = {"Authorization": f"Token {token}"}
+    time.sleep(5)
+    pids = tree(app.pid)
+    # Names now: by the end the processes have stopped and /proc forgets them.
+    names = {pid: command_line(pid) for pid in pids}
+    memory_start = {pid: rss_mb(pid) for pid in pids}
+
+    stop = threading.Event()
+    counts = {"checkout": 0, "health": 0, "scanner": 0, "otlp_spans": 0, "errors": 0}
+    lock = threading.Lock()
+    rng = random.Random(1)
+    generator = Generator(bank(), 9, rps=2.0)
+
+    def users():
+        while not stop.is_set():
+            status = call(f"{base}/checkout", "POST", b"")
+            with lock:
+                counts["checkout"] += 1
+                counts["errors"] += status == 0
+            time.sleep(rng.expovariate(3.0))
+
+    def monitors():
+        while not stop.is_set():
+            call(f"{base}/health")
+            with lock:
+                counts["health"] += 1
+            if rng.random() < 0.1:
+                call(f"{base}{rng.choice(SCANNER)}")
+                with lock:
+                    counts["scanner"] += 1
+            time.sleep(0.2)
+
+    def exporter():
+        t = time.time()
+        while not stop.is_set():
+            now = time.time()
+            spans = generator.traffic(t, now)
+            t = now
+            if spans:
+                body = export_request(spans, seed=int(now)).SerializeToString()
+                status = call(
+                    f"{base}/v1/traces",
+                    "POST",
+                    body,
+                    {"Content-Type": "application/x-protobuf"},
+                )
+                with lock:
+                    counts["otlp_spans"] += len(spans) if status == 200 else 0
+            stop.wait(2.0)
+
+    threads = [
+        threading.Thread(target=f, daemon=True)
+        for f in (users, users, users, monitors, exporter)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    pending = list(FAULTS)
+    injected = []
+    while time.monotonic() - started < minutes * 60:
+        elapsed = (time.monotonic() - started) / 60
+        while pending and pending[0][0] <= elapsed:
+            _, path, name = pending.pop(0)
+            call(f"{base}{path}", "POST", b"", auth)
+            if name:
+                injected.append(name)
+        time.sleep(1)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    time.sleep(35)  # one more analysis cycle sees the last spans
+    incidents = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(f"{base}/aiops/incidents?limit=100", headers=auth),
+            timeout=30,
+        ).read()
+    )
+    memory_end = {pid: rss_mb(pid) for pid in tree(app.pid)}
+    app.send_signal(signal.SIGINT)
+    app.wait(timeout=120)
+    log.close()
+
+    served = recorded_requests(scratch / "access.log")
+    opened = incidents["active_incidents"] + incidents["resolved_incidents"]
+    processes = [
+        {
+            "pid": pid,
+            "process": names[pid],
+            "rss_start_mb": round(start or 0, 1),
+            "rss_end_mb": round(memory_end.get(pid) or 0, 1),
+        }
+        for pid, start in memory_start.items()
+    ]
+    shop_spans = server_spans(url, "shop")
+    return {
+        "engine": engine,
+        "minutes": minutes,
+        "requests_sent": {**counts},
+        "requests_served": served,
+        "shop_and_scanner_spans_stored": shop_spans,
+        "otlp_spans_accepted": counts["otlp_spans"],
+        "faults_injected": injected,
+        "incidents": [
+            {
+                "title": i["title"],
+                "root": f"{i['root_cause']['service']}/{i['root_cause']['endpoint']}",
+                "first_detected": i["first_detected"],
+            }
+            for i in opened
+        ],
+        "processes": processes,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    args = parser.parse_args()
+    results = [soak(engine, args.minutes) for engine in args.engines.split(",")]
+    for r in results:
+        print(f"\n== {r['engine']}, {r['minutes']} minutes ==")
+        print(
+            f"requests served {r['requests_served']}, spans stored "
+            f"{r['shop_and_scanner_spans_stored']} (lost: "
+            f"{r['requests_served'] - r['shop_and_scanner_spans_stored']}), "
+            f"OTLP spans accepted {r['otlp_spans_accepted']}"
+        )
+        print(f"faults injected {len(r['faults_injected'])}: {r['faults_injected']}")
+        print(f"incidents opened {len(r['incidents'])}:")
+        for incident in r["incidents"]:
+            when, root = incident["first_detected"], incident["root"]
+            print(f"  {when}  {root:22} {incident['title'][:70]}")
+        for p in r["processes"]:
+            memory = f"{p['rss_start_mb']:7.1f} -> {p['rss_end_mb']:7.1f} MB"
+            print(f"  pid {p['pid']:>7} {memory}  {p['process']}")
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
