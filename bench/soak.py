@@ -8,8 +8,10 @@ schedule; PostgreSQL with Redis for the second engine) and, for --minutes, sends
 mixed traffic to 127.0.0.1: demo checkouts, health checks, a scanner's unknown
 URLs, and OTLP exports from a synthetic service. Three faults are injected through
 the simulation API at fixed times. Reports requests served vs spans stored
-(nothing may be lost), incidents opened vs faults injected, and the memory (RSS)
-of every process of the app at the start and at the end.
+(nothing may be lost), for each fault the incident that found it and how fast (a
+fault on an endpoint whose incident resolved minutes ago reopens that incident, by
+design), the incidents, and the memory (RSS) of every process of the app at the
+start and at the end.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,13 +39,25 @@ from bench.quality.generate import Generator  # noqa: E402
 from bench.quality.topologies import bank  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-# (minute, simulation call, what it is)
+# (minute, simulation call, the fault: (name, endpoint, anomaly type that finds it))
 FAULTS = [
-    (2.0, "/simulate/delay?endpoint=payment&duration=2000", "payment latency"),
+    (
+        2.0,
+        "/simulate/delay?endpoint=payment&duration=2000",
+        ("payment latency", "payment", "latency_anomaly"),
+    ),
     (4.0, "/simulate/clear", None),
-    (5.0, "/simulate/error?endpoint=inventory&rate=0.8", "inventory errors"),
+    (
+        5.0,
+        "/simulate/error?endpoint=inventory&rate=0.8",
+        ("inventory errors", "inventory", "error_spike"),
+    ),
     (7.0, "/simulate/clear", None),
-    (8.0, "/simulate/error?endpoint=payment&rate=1.0", "payment errors"),
+    (
+        8.0,
+        "/simulate/error?endpoint=payment&rate=1.0",
+        ("payment errors", "payment", "error_spike"),
+    ),
     (9.0, "/simulate/clear", None),
 ]
 SCANNER = ["/wp-login.php", "/.env", "/xmlrpc.php", "/admin.php", "/.git/config"]
@@ -209,26 +224,52 @@ def soak(engine: str, minutes: float) -> dict:
     started = time.monotonic()
     for thread in threads:
         thread.start()
+
+    def read(path: str) -> dict:
+        request = urllib.request.Request(f"{base}{path}", headers=auth)
+        return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+    def detected(fault: dict) -> None:
+        """Note the first cycle that saw the fault: an anomaly of its kind on its
+        endpoint seen since it started, in a new incident or in one it reopened (a
+        recurrence within AIOPS_REOPEN_WINDOW of the last one's resolution)."""
+        query = f"service=shop&endpoint={fault['endpoint']}&type={fault['kind']}"
+        for anomaly in read(f"/aiops/anomalies?{query}&limit=50")["results"]:
+            seen = datetime.fromisoformat(anomaly["last_seen"])
+            if seen >= fault["at"] and fault["incident"] is None:
+                fault["incident"] = anomaly["incident"]
+                fault["seconds_to_detect"] = round(
+                    (seen - fault["at"]).total_seconds(), 1
+                )
+
     pending = list(FAULTS)
-    injected = []
+    faults: list[dict] = []
     while time.monotonic() - started < minutes * 60:
         elapsed = (time.monotonic() - started) / 60
         while pending and pending[0][0] <= elapsed:
-            _, path, name = pending.pop(0)
+            _, path, fault = pending.pop(0)
+            at = datetime.now(UTC)
             call(f"{base}{path}", "POST", b"", auth)
-            if name:
-                injected.append(name)
-        time.sleep(1)
+            if fault:
+                name, endpoint, kind = fault
+                faults.append(
+                    {"fault": name, "endpoint": endpoint, "kind": kind, "at": at}
+                    | {"incident": None, "seconds_to_detect": None}
+                )
+        for fault in faults:
+            if fault["incident"] is None:
+                detected(fault)
+        time.sleep(2)
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
     time.sleep(35)  # one more analysis cycle sees the last spans
-    incidents = json.loads(
-        urllib.request.urlopen(
-            urllib.request.Request(f"{base}/aiops/incidents?limit=100", headers=auth),
-            timeout=30,
-        ).read()
-    )
+    for fault in faults:
+        if fault["incident"] is None:
+            detected(fault)
+        fault["injected"] = fault.pop("at").isoformat()
+
+    incidents = read("/aiops/incidents?limit=100")
     memory_end = {pid: rss_mb(pid) for pid in tree(app.pid)}
     app.send_signal(signal.SIGINT)
     app.wait(timeout=120)
@@ -253,9 +294,11 @@ def soak(engine: str, minutes: float) -> dict:
         "requests_served": served,
         "shop_and_scanner_spans_stored": shop_spans,
         "otlp_spans_accepted": counts["otlp_spans"],
-        "faults_injected": injected,
+        "faults": faults,
         "incidents": [
             {
+                "id": i["id"],
+                "reopened": i["reopen_count"],
                 "title": i["title"],
                 "root": f"{i['root_cause']['service']}/{i['root_cause']['endpoint']}",
                 "first_detected": i["first_detected"],
@@ -280,11 +323,21 @@ def main() -> int:
             f"{r['requests_served'] - r['shop_and_scanner_spans_stored']}), "
             f"OTLP spans accepted {r['otlp_spans_accepted']}"
         )
-        print(f"faults injected {len(r['faults_injected'])}: {r['faults_injected']}")
-        print(f"incidents opened {len(r['incidents'])}:")
+        print(f"faults injected {len(r['faults'])}:")
+        for f in r["faults"]:
+            found = (
+                f"found in {f['seconds_to_detect']} s by {f['incident']}"
+                if f["incident"]
+                else "NOT FOUND"
+            )
+            print(f"  {f['injected'][11:19]}  {f['fault']:18} {found}")
+        print(f"incidents {len(r['incidents'])}:")
         for incident in r["incidents"]:
-            when, root = incident["first_detected"], incident["root"]
-            print(f"  {when}  {root:22} {incident['title'][:70]}")
+            when, root = incident["first_detected"][11:19], incident["root"]
+            print(
+                f"  {incident['id']:18} opened {when}, reopened "
+                f"{incident['reopened']}x  {root:16} {incident['title'][:60]}"
+            )
         for p in r["processes"]:
             memory = f"{p['rss_start_mb']:7.1f} -> {p['rss_end_mb']:7.1f} MB"
             print(f"  pid {p['pid']:>7} {memory}  {p['process']}")
