@@ -100,8 +100,11 @@ def load_cycle_input(
             )
             .order_by("-start_time")[:BOOTSTRAP_LIMIT]
         )
+        samples = history.annotate(epoch=Epoch("start_time")).values_list(
+            "epoch", "duration_ms"
+        )
         baselines[key] = baselines_.bootstrap(
-            key, _rows(history), now=epoch, config=config
+            key, list(samples), now=epoch, config=config
         )
 
     borrowed: dict[EndpointKey, list[SpanRow]] = {}

@@ -14,6 +14,11 @@ class Epoch(Func):
 
     output_field = FloatField()
 
+    def get_db_converters(self, connection):
+        # Both databases hand back a float already; Django's default converter would
+        # call float() on every row once more.
+        return []
+
     def as_sqlite(self, compiler, connection, **extra):
         # Django stores SQLite datetimes as UTC text; julianday() parses it.
         return self.as_sql(

@@ -22,28 +22,36 @@ def _log(duration_ms: float) -> float:
 
 
 def bootstrap(
-    key: EndpointKey, history: Sequence[SpanRow], *, now: float, config: DetectionConfig
+    key: EndpointKey,
+    history: Sequence[tuple[float, float]],
+    *,
+    now: float,
+    config: DetectionConfig,
 ) -> Baseline:
     """A starting baseline from an endpoint's stored history (may be empty).
 
+    ``history`` holds (start epoch, duration ms) pairs: all a first baseline needs,
+    and a fraction of the cost of reading whole spans when a big history is met.
     Error rates start at zero: an endpoint that fails from its first request is a
     finding, not a norm. Latency and traffic start from what history shows.
     """
     baseline = Baseline(key=key, is_new=True)
     if not history:
         return baseline
-    logs = [_log(s.duration_ms) for s in history]
+    starts = [start for start, _ in history]
+    logs = [_log(duration) for _, duration in history]
     level = median(logs)
-    first = min(s.start for s in history)
     baseline.log_level = level
     baseline.log_anchor = level
     baseline.log_spread = median([abs(x - level) for x in logs])
     threshold = level + math.log(config.latency_ratio)
     baseline.tail_fraction = sum(1 for x in logs if x > threshold) / len(logs)
-    baseline.request_rate = len(history) / max(now - first, config.effective_window)
+    baseline.request_rate = len(history) / max(
+        now - min(starts), config.effective_window
+    )
     baseline.sample_count = len(history)
     baseline.learned_at = now
-    baseline.last_seen = max(s.start for s in history)
+    baseline.last_seen = max(starts)
     return baseline
 
 
