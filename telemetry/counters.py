@@ -21,6 +21,10 @@ NAMES = ("otlp_accepted", "otlp_rejected", "telemetry_failures")
 _lock = threading.Lock()
 _counts = dict.fromkeys(NAMES, 0)
 _last_persisted: dict | None = None
+_last_persisted_at: datetime | None = None
+# Under load the writer wakes twice a second; storing the row each time cost more
+# than the spans it had just written (an upsert is a transaction of its own).
+PERSIST_EVERY = timedelta(seconds=5)
 _HOST = socket.gethostname()[:100]
 
 
@@ -44,19 +48,33 @@ def snapshot() -> dict[str, int]:
     return values
 
 
-def persist(now: datetime) -> None:
-    """Store this process's counts if they changed (called by the writer thread)."""
-    global _last_persisted
+def persist(now: datetime, *, force: bool = False) -> None:
+    """Store this process's counts if they changed (called by the writer thread).
+
+    At most every PERSIST_EVERY unless ``force`` (a flush someone waits for, or
+    the process stopping), so other processes' /metrics lag by seconds at most.
+    """
+    global _last_persisted, _last_persisted_at
+    if (
+        not force
+        and _last_persisted_at is not None
+        and now - _last_persisted_at < PERSIST_EVERY
+    ):
+        return
     values = snapshot()
     if values == _last_persisted:
         return
     try:
-        ProcessStats.objects.update_or_create(
-            host=_HOST, pid=os.getpid(), defaults={**values, "updated_at": now}
+        stored = ProcessStats.objects.filter(host=_HOST, pid=os.getpid()).update(
+            **values, updated_at=now
         )
+        if not stored:
+            ProcessStats.objects.create(
+                host=_HOST, pid=os.getpid(), **values, updated_at=now
+            )
     except DatabaseError:
         return  # the next flush tries again
-    _last_persisted = values
+    _last_persisted, _last_persisted_at = values, now
 
 
 def totals(now: datetime, *, fresh_for: float = 60.0) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import time
 from dataclasses import dataclass
 
 _HEX = frozenset("0123456789abcdef")
@@ -33,8 +34,16 @@ _bits = random.getrandbits
 
 
 def new_trace_id() -> str:
-    # All-zero has probability 2**-128; the check is there for form.
-    return f"{_bits(128) or 1:032x}"
+    """The current time in whole seconds (8 hex digits), then 96 random bits.
+
+    The time prefix (AWS X-Ray's trace ids have one too) keeps the spans written
+    together next to each other in the (trace_id, span_id) unique index, so an insert
+    touches the index's newest pages instead of a random page of all of it: on
+    SQLite that cut the cost of storing a span from about 21 to 7 microseconds
+    (bench/perf/README.md). The low 64 bits, which samplers read, stay random, and
+    96 random bits per second leave collisions out of reach.
+    """
+    return f"{int(time.time()) & 0xFFFF_FFFF:08x}{_bits(96):024x}"
 
 
 def new_span_id() -> str:

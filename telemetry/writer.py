@@ -142,7 +142,7 @@ class SpanWriter:
                     waiters, self._flush_waiters = self._flush_waiters, []
                 self._drain()
                 if self is _writer:
-                    counters.persist(timezone.now())
+                    counters.persist(timezone.now(), force=bool(waiters) or stopping)
                 for waiter in waiters:
                     waiter.set()
                 if stopping:

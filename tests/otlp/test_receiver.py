@@ -126,6 +126,19 @@ def test_a_redelivered_export_is_stored_once(client):
     assert Span.objects.count() == 2
 
 
+def test_a_large_export_partly_redelivered_stores_each_span_once(client):
+    # 299 spans cross SQLite's multi-row statements (256 + 32 + 8 + 2 + 1) and
+    # PostgreSQL's executemany alike; the second export repeats 150 of them.
+    first = [span(f"{n + 1:016x}") for n in range(299)]
+    second = first[149:] + [span(f"{n + 1:016x}") for n in range(299, 310)]
+    for spans in (first, second):
+        assert post(client, as_protobuf(payload(*spans)), PROTOBUF).status_code == 200
+
+    assert Span.objects.count() == 310
+    ids = set(Span.objects.values_list("span_id", flat=True))
+    assert ids == {f"{n + 1:016x}" for n in range(310)}
+
+
 def test_invalid_spans_are_rejected_the_rest_stored(client):
     document = payload(
         span("00f067aa0ba902b7"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -36,6 +38,20 @@ def test_one_span_per_request_with_its_fields(client):
     assert response["X-Trace-ID"] == span.trace_id
     assert response["traceparent"] == f"00-{span.trace_id}-{span.span_id}-01"
     assert response.json()["trace_id"] == span.trace_id
+
+
+def test_new_trace_ids_start_with_the_time_and_end_random(client):
+    # The time prefix keeps inserts into the (trace_id, span_id) index at its end;
+    # the rest must still differ on every request.
+    before = int(time.time())
+    ids = [client.get("/health")["X-Trace-ID"] for _ in range(20)]
+    after = int(time.time())
+
+    assert all(before <= int(trace[:8], 16) <= after for trace in ids)
+    assert len({trace[8:] for trace in ids}) == 20
+    assert len({trace[16:] for trace in ids}) == 20  # the 64 bits samplers read
+    assert sorted(ids, key=lambda trace: trace[:8]) == ids
+    assert Span.objects.filter(trace_id__in=ids).count() == 20
 
 
 def test_incoming_traceparent_is_continued(client):
