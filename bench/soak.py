@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.perf.common import POSTGRES, free_port, manage  # noqa: E402
+from bench.perf.common import POSTGRES, free_port, manage, save_result  # noqa: E402
 from bench.perf.ingest import export_request  # noqa: E402
 from bench.quality.generate import Generator  # noqa: E402
 from bench.quality.topologies import bank  # noqa: E402
@@ -341,9 +341,7 @@ def main() -> int:
         for p in r["processes"]:
             memory = f"{p['rss_start_mb']:7.1f} -> {p['rss_end_mb']:7.1f} MB"
             print(f"  pid {p['pid']:>7} {memory}  {p['process']}")
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "soak.json").write_text(json.dumps(results, indent=2))
+    save_result("", "soak", results)
     return 0
 
 

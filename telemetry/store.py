@@ -47,53 +47,33 @@ def _sqlite_time(moment: datetime) -> str:
     return str(moment.replace(tzinfo=None))
 
 
-def _rows(records: Sequence[SpanRecord]) -> list[tuple]:
-    return [
-        (
-            r.service,
-            r.endpoint,
-            r.kind,
-            r.method,
-            r.status_code,
-            r.duration_ms,
-            r.start_time,
-            r.trace_id,
-            r.span_id,
-            r.parent_span_id,
-            r.is_error,
-            r.error_type,
-            r.error_message,
-            r.stack_trace,
-            r.peer,
-        )
-        for r in records
-    ]
+def _values(r: SpanRecord, start_time: datetime | str) -> tuple:
+    """One record's values in COLUMNS order."""
+    return (
+        r.service,
+        r.endpoint,
+        r.kind,
+        r.method,
+        r.status_code,
+        r.duration_ms,
+        start_time,
+        r.trace_id,
+        r.span_id,
+        r.parent_span_id,
+        r.is_error,
+        r.error_type,
+        r.error_message,
+        r.stack_trace,
+        r.peer,
+    )
 
 
 def _sqlite_parameters(records: Sequence[SpanRecord]) -> list:
-    """The records' values in COLUMNS order, flat: one multi-row statement's."""
+    """The records' values, flat: the parameters of one multi-row statement."""
     values: list = []
     extend = values.extend
     for r in records:
-        extend(
-            (
-                r.service,
-                r.endpoint,
-                r.kind,
-                r.method,
-                r.status_code,
-                r.duration_ms,
-                _sqlite_time(r.start_time),
-                r.trace_id,
-                r.span_id,
-                r.parent_span_id,
-                r.is_error,
-                r.error_type,
-                r.error_message,
-                r.stack_trace,
-                r.peer,
-            )
-        )
+        extend(_values(r, _sqlite_time(r.start_time)))
     return values
 
 
@@ -119,7 +99,7 @@ def insert_spans(
             with connection.wrap_database_errors:
                 _insert_sqlite(connection.connection, table, columns, records)
             return len(records)
-        rows = _rows(records)
+        rows = [_values(r, r.start_time) for r in records]
         if connection.vendor == "postgresql" and not dedupe:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:

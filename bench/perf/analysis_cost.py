@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.perf.common import ROOT, database_url, manage  # noqa: E402
+from bench.perf.common import ROOT, database_url, manage, save_result  # noqa: E402
 
 T = datetime(2026, 1, 20, 12, 0, 0, tzinfo=UTC)
 RECENT = 100_000
@@ -225,9 +225,7 @@ def main() -> int:
             f"{r['engine']:9} {r['spans']:>10,} {r['cold_s']:7.3f} "
             f"{r['steady_s']:9.3f} {r['window_spans']:7} {r['peak_rss_mb']:12.1f}"
         )
-    out = ROOT / "bench" / "perf" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "analysis_cost.json").write_text(json.dumps(results, indent=2))
+    save_result("perf", "analysis_cost", results)
     return 0
 
 

@@ -103,6 +103,25 @@ class Gunicorn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def worker_cpu(self) -> dict[str, float]:
+        """CPU seconds the workers used so far: their main (request) threads, and
+        every other thread (our span writer, OpenTelemetry's exporter)."""
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        used = {"request": 0.0, "other": 0.0}
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in children:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                try:
+                    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+                except FileNotFoundError:
+                    continue
+                fields = stat.rsplit(")", 1)[1].split()
+                seconds = (int(fields[11]) + int(fields[12])) / tick
+                used["request" if tid == pid else "other"] += seconds
+        return used
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=60)
@@ -137,6 +156,15 @@ def wrk(url: str, seconds: int = 15, connections: int = 8, threads: int = 2) -> 
 def _ms(text: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def save_result(folder: str, name: str, data) -> None:
+    """Write a benchmark's raw result to ``bench/<folder>/out/<name>.json``."""
+    import json
+
+    out = ROOT / "bench" / folder / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2, default=str))
 
 
 def median(values) -> float:

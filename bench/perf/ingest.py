@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.perf.common import ROOT, Gunicorn, database_url, span_count  # noqa: E402
+from bench.perf.common import Gunicorn, database_url, save_result, span_count  # noqa: E402
 from bench.quality.generate import Generator  # noqa: E402
 from bench.quality.scenarios import START  # noqa: E402
 from bench.quality.topologies import shop  # noqa: E402
@@ -174,9 +174,7 @@ def main() -> int:
             f"{r['engine']:9} {r['kind']:9} {r['spans_per_s']:8} "
             f"{r['requests_per_s']:6} {r['errors']:6} {r['bodies_resent']:7}"
         )
-    out = ROOT / "bench" / "perf" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "ingest.json").write_text(json.dumps(results, indent=2))
+    save_result("perf", "ingest", results)
     return 0
 
 

@@ -9,20 +9,28 @@ loaded by wrk with 8 connections:
   (c) OpenTelemetry's Django instrumentation + SDK + BatchSpanProcessor with an
       exporter that discards, (d) (b) on PostgreSQL.
 Reports throughput (and its ratio to (a) in the same round), p50/p99 latency, and
-spans stored vs requests served after a graceful stop. Needs wrk
+spans stored vs requests served after a graceful stop, and the workers' CPU time
+per request (microseconds) in their request threads and in other threads (our span
+writer, OpenTelemetry's exporter), which varies less than throughput. Needs wrk
 (apt-get install wrk) and, for (d), PostgreSQL at $BENCH_POSTGRES.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.perf.common import ROOT, Gunicorn, database_url, median, span_count, wrk  # noqa: E402
+from bench.perf.common import (  # noqa: E402
+    Gunicorn,
+    database_url,
+    median,
+    save_result,
+    span_count,
+    wrk,
+)
 
 VARIANTS = {
     "a plain": ("aiops_site.wsgi", "sqlite", {"AIOPS_TELEMETRY_ENABLED": "0"}),
@@ -39,7 +47,13 @@ def run_once(name: str, seconds: int, scratch: Path, extra: dict) -> dict:
     server = Gunicorn(app, {**env, "DATABASE_URL": url}, scratch)
     try:
         wrk(f"{server.url}/health", seconds=2)  # warm-up
+        before = server.worker_cpu()
         result = wrk(f"{server.url}/health", seconds=seconds)
+        after = server.worker_cpu()
+        for part in ("request", "other"):
+            result[f"cpu_{part}_us"] = (
+                (after[part] - before[part]) / result["requests"] * 1e6
+            )
     finally:
         server.stop()
     result["served"] = server.served("/health")
@@ -79,7 +93,8 @@ def main() -> int:
             )
     print(
         f"\n{'variant':20} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'served':>8} {'spans':>8} {'lost':>5} {'locked':>6}"
+        f"{'served':>8} {'spans':>8} {'lost':>5} {'locked':>6} "
+        f"{'cpu req':>7} {'cpu oth':>7}"
     )
     summary = {}
     for name in chosen:
@@ -92,6 +107,8 @@ def main() -> int:
             "served": sum(r["served"] for r in runs),
             "spans": sum(r["spans"] for r in runs),
             "locked_errors": sum(r["locked_errors"] for r in runs),
+            "cpu_request_us": median(r["cpu_request_us"] for r in runs),
+            "cpu_other_us": median(r["cpu_other_us"] for r in runs),
         }
         recorded = not name.startswith(("a", "c"))
         lost = row["served"] - row["spans"] if recorded else "-"
@@ -99,13 +116,10 @@ def main() -> int:
         print(
             f"{name:20} {row['rps']:8.0f} {row['ratio']:6.2f} {row['p50_ms']:7.2f} "
             f"{row['p99_ms']:7.2f} {row['served']:8} {row['spans']:8} {lost!s:>5} "
-            f"{row['locked_errors']:6}"
+            f"{row['locked_errors']:6} {row['cpu_request_us']:7.0f} "
+            f"{row['cpu_other_us']:7.1f}"
         )
-    out = ROOT / "bench" / "perf" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "overhead.json").write_text(
-        json.dumps({"rounds": rounds, "summary": summary}, indent=2)
-    )
+    save_result("perf", "overhead", {"rounds": rounds, "summary": summary})
     return 0
 
 

@@ -16,7 +16,6 @@ last run left (its appended spans included).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.perf.analysis_cost import COLUMNS, ENDPOINTS, T, cycle, fill  # noqa: E402
-from bench.perf.common import POSTGRES, ROOT, database_url  # noqa: E402
+from bench.perf.common import POSTGRES, ROOT, database_url, save_result  # noqa: E402
 
 WINDOW = (
     "SELECT count(*), avg(duration_ms) FROM telemetry_span "
@@ -199,9 +198,7 @@ def main() -> int:
         print(line)
     for name, v in result["variants"].items():
         print(f"plan {name}: {v['plan']}")
-    out = ROOT / "bench" / "perf" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "pg_indexes.json").write_text(json.dumps(result, indent=2, default=str))
+    save_result("perf", "pg_indexes", result)
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.perf.common import PYTHON, ROOT  # noqa: E402
+from bench.perf.common import PYTHON, ROOT, save_result  # noqa: E402
 from bench.quality.generate import Generator  # noqa: E402
 from bench.quality.topologies import shop  # noqa: E402
 
@@ -73,10 +73,10 @@ def main() -> int:
         f"{statistics.median(walls):.1f} s wall clock (median of {len(walls)}; "
         f"{lines / statistics.median(walls):,.0f} spans/s)"
     )
-    out = ROOT / "bench" / "perf" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "replay_speed.json").write_text(
-        json.dumps({"spans": lines, "hours": hours, "walls": walls, "summary": summary})
+    save_result(
+        "perf",
+        "replay_speed",
+        {"spans": lines, "hours": hours, "walls": walls, "summary": summary},
     )
     return 0
 

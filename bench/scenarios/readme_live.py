@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,17 +25,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from bench.perf.common import free_port, save_result  # noqa: E402
+
 SCENARIOS = [
     ("1 payment latency +3000 ms", "/simulate/delay?endpoint=payment&duration=3000"),
     ("2 inventory errors 80%", "/simulate/error?endpoint=inventory&rate=0.8"),
     ("3 payment errors 100%", "/simulate/error?endpoint=payment&rate=1.0"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def call(base: str, path: str, token: str, method: str = "GET") -> dict:
@@ -150,9 +146,7 @@ def main() -> int:
             f"{r['scenario']:30} {r['detected_after_s']!s:>8} {r['incidents']:>9} "
             f"{r['root_cause']!s:>11} {r['confidence']!s:>5}"
         )
-    out = ROOT / "bench" / "scenarios" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "readme_live.json").write_text(json.dumps(results, indent=2))
+    save_result("scenarios", "readme_live", results)
     return 0
 
 
