@@ -34,8 +34,8 @@ COLUMNS = (
 # Rows per INSERT on SQLite. One multi-row statement runs as one step, which the
 # sqlite3 module performs with the GIL released once; executemany releases and
 # takes the GIL back for every row, and each time a request thread of the same
-# process may be holding it. Measured: 7.3 us a span by executemany, 5.5 us by
-# statements of 256 rows (bench/perf/README.md).
+# process may be holding it. bench/perf/span_insert.py: 9.6 us a span by
+# executemany, 7.7 us by statements of 256 rows.
 SQLITE_ROWS_PER_STATEMENT = 256
 
 

@@ -39,8 +39,8 @@ def new_trace_id() -> str:
     The time prefix (AWS X-Ray's trace ids have one too) keeps the spans written
     together next to each other in the (trace_id, span_id) unique index, so an insert
     touches the index's newest pages instead of a random page of all of it: on
-    SQLite that cut the cost of storing a span from about 21 to 7 microseconds
-    (bench/perf/README.md). The low 64 bits, which samplers read, stay random, and
+    SQLite that cut the cost of storing a span from about 26 to 10 microseconds
+    (bench/perf/span_insert.py). The low 64 bits, which samplers read, stay random, and
     96 random bits per second leave collisions out of reach.
     """
     return f"{int(time.time()) & 0xFFFF_FFFF:08x}{_bits(96):024x}"
