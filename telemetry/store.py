@@ -47,8 +47,18 @@ def _sqlite_time(moment: datetime) -> str:
     return str(moment.replace(tzinfo=None))
 
 
-def _values(r: SpanRecord, start_time: datetime | str) -> tuple:
-    """One record's values in COLUMNS order."""
+# Where start_time sits in a row, the one value SQLite needs converted.
+_START = COLUMNS.index("start_time")
+
+
+def row_of(r: SpanRecord) -> tuple:
+    """One record's values in COLUMNS order: what the span writer queues.
+
+    A tuple of strings, numbers and a datetime is dropped from the cycle collector's
+    view at its first collection (a record object never is), so a queue of rows
+    waiting for the next flush does not push the collector into full collections
+    of the whole process.
+    """
     return (
         r.service,
         r.endpoint,
@@ -56,7 +66,7 @@ def _values(r: SpanRecord, start_time: datetime | str) -> tuple:
         r.method,
         r.status_code,
         r.duration_ms,
-        start_time,
+        r.start_time,
         r.trace_id,
         r.span_id,
         r.parent_span_id,
@@ -68,12 +78,15 @@ def _values(r: SpanRecord, start_time: datetime | str) -> tuple:
     )
 
 
-def _sqlite_parameters(records: Sequence[SpanRecord]) -> list:
-    """The records' values, flat: the parameters of one multi-row statement."""
+def _sqlite_parameters(rows: Sequence[tuple]) -> list:
+    """The rows' values, flat: the parameters of one multi-row statement."""
     values: list = []
     extend = values.extend
-    for r in records:
-        extend(_values(r, _sqlite_time(r.start_time)))
+    append = values.append
+    for row in rows:
+        extend(row[:_START])
+        append(_sqlite_time(row[_START]))
+        extend(row[_START + 1 :])
     return values
 
 
@@ -87,7 +100,14 @@ def insert_spans(
     was seen before. Spans this app just created (fresh random ids) skip that check,
     which lets PostgreSQL take them by COPY, its fastest path.
     """
-    if not records:
+    return insert_rows([row_of(r) for r in records], using=using, dedupe=dedupe)
+
+
+def insert_rows(
+    rows: Sequence[tuple], *, using: str = "default", dedupe: bool = True
+) -> int:
+    """``insert_spans`` for rows already made by ``row_of``."""
+    if not rows:
         return 0
     connection = connections[using]
     quote = connection.ops.quote_name
@@ -97,9 +117,8 @@ def insert_spans(
         if connection.vendor == "sqlite":
             # The driver's own errors, as Django's (DatabaseError and kin) to callers.
             with connection.wrap_database_errors:
-                _insert_sqlite(connection.connection, table, columns, records)
-            return len(records)
-        rows = [_values(r, r.start_time) for r in records]
+                _insert_sqlite(connection.connection, table, columns, rows)
+            return len(rows)
         if connection.vendor == "postgresql" and not dedupe:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
@@ -115,7 +134,7 @@ def insert_spans(
 
 
 def _insert_sqlite(
-    raw: sqlite3.Connection, table: str, columns: str, records: Sequence[SpanRecord]
+    raw: sqlite3.Connection, table: str, columns: str, rows: Sequence[tuple]
 ) -> None:
     """Multi-row INSERTs on the driver's connection, inside the caller's transaction.
 
@@ -126,14 +145,14 @@ def _insert_sqlite(
     limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)
     per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit))
     start = 0
-    while start < len(records):
-        left = len(records) - start
+    while start < len(rows):
+        left = len(rows) - start
         size = per_statement if left >= per_statement else 1 << (left.bit_length() - 1)
         # Values are made chunk by chunk: the GIL is held for one chunk's worth of
         # Python at a time, then released while SQLite runs the statement.
         raw.execute(
             _sqlite_insert_sql(table, columns, size),
-            _sqlite_parameters(records[start : start + size]),
+            _sqlite_parameters(rows[start : start + size]),
         )
         start += size
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from telemetry import counters
 from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
+from telemetry.store import insert_rows, row_of
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +50,19 @@ class SpanWriter:
         queue_size: int,
         batch_size: int,
         flush_interval: float,
-        insert: Callable[[Sequence[SpanRecord]], int] | None = None,
+        insert: Callable[[Sequence[tuple]], int] | None = None,
     ) -> None:
         self.queue_size = queue_size
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         # Spans of this process carry fresh random ids: no duplicate check needed.
-        self._insert = insert or (lambda batch: insert_spans(batch, dedupe=False))
+        self._insert = insert or (lambda rows: insert_rows(rows, dedupe=False))
         self._lock = threading.Lock()
         self.stats = WriterStats()
         self._pid = -1
+        # Rows (telemetry.store.row_of), not records: see row_of for why.
         # deque.append and popleft are atomic: producers take no lock at all.
-        self._buffer: deque[SpanRecord] = deque()
+        self._buffer: deque[tuple] = deque()
         self._wake = threading.Event()
         self._flush_waiters: list[threading.Event] = []
         self._thread: threading.Thread | None = None
@@ -75,12 +76,12 @@ class SpanWriter:
         if len(self._buffer) >= self.queue_size:
             self._count_dropped(1)
             return False
-        self._buffer.append(record)
+        self._buffer.append(row_of(record))
         return True
 
     def write_now(self, records: Sequence[SpanRecord]) -> bool:
         """Synchronous path (tests, ``AIOPS_TELEMETRY_SYNC``): insert in the caller."""
-        return self._write_batch(list(records), retries=())
+        return self._write_batch([row_of(r) for r in records], retries=())
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything buffered before this call is written (or dropped)."""
@@ -169,9 +170,7 @@ class SpanWriter:
                 self.stats.failed_batches += 1
                 self.stats.last_error = error[:300]
 
-    def _write_batch(
-        self, batch: list[SpanRecord], *, retries: Sequence[float]
-    ) -> bool:
+    def _write_batch(self, batch: list[tuple], *, retries: Sequence[float]) -> bool:
         attempt = 0
         while True:
             try:
