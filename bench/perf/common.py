@@ -43,6 +43,15 @@ def database_url(kind: str, scratch: Path, name: str) -> str:
     return url
 
 
+def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database made by ``database_url``."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def manage(*args: str, env: dict | None = None, capture: bool = False) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],

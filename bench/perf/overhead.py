@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Request overhead of telemetry, variants side by side (interleaved, repeated).
+"""Request overhead of telemetry, variants side by side in short interleaved slices.
 
-    .venv/bin/python bench/perf/overhead.py [--rounds 3] [--seconds 15]
+    .venv/bin/python bench/perf/overhead.py [--slices 25] [--seconds 3]
 
 A trivial JSON view (GET /health) on gunicorn with 2 sync workers on 127.0.0.1,
 loaded by wrk with 8 connections:
   (a) no instrumentation, (b) our middleware + batching writer on SQLite,
   (c) OpenTelemetry's Django instrumentation + SDK + BatchSpanProcessor with an
       exporter that discards, (d) (b) on PostgreSQL.
-Reports throughput (and its ratio to (a) in the same round), p50/p99 latency, and
-spans stored vs requests served after a graceful stop, and the workers' CPU time
-per request (microseconds) in their request threads and in other threads (our span
-writer, OpenTelemetry's exporter), which varies less than throughput. Needs wrk
+All four servers run from start to end; the load goes to one at a time, in slices
+of --seconds, the variants' order rotating from slice to slice, with a pause before
+each slice in which the previous variant's writer finishes its last flush. This
+machine's speed drifts by 10-30 % within minutes, so every variant sees the same
+drift, and each figure is the median over the slices of its per-slice value
+(throughput ratio and p99 difference to (a) in the same slice).
+
+Reports throughput, p50/p99 latency, spans stored vs requests served after a
+graceful stop, and the workers' CPU time per request (microseconds) in their request
+threads and in other threads (our span writer, OpenTelemetry's exporter). Needs wrk
 (apt-get install wrk) and, for (d), PostgreSQL at $BENCH_POSTGRES.
 """
 
@@ -20,12 +26,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.perf.common import (  # noqa: E402
     Gunicorn,
     database_url,
+    drop_database,
     median,
     save_result,
     span_count,
@@ -38,34 +46,29 @@ VARIANTS = {
     "c OpenTelemetry": ("bench.perf.otel_wsgi", "sqlite", {}),
     "d ours, PostgreSQL": ("aiops_site.wsgi", "postgres", {}),
 }
+# Longer than the writer's flush interval (0.5 s) plus a flush.
+PAUSE_SECONDS = 1.0
 
 
-def run_once(name: str, seconds: int, scratch: Path, extra: dict) -> dict:
+def start(name: str, scratch: Path, extra: dict) -> tuple[Gunicorn, str]:
     app, kind, env = VARIANTS[name]
-    env = {**env, **extra}
-    url = database_url(kind, scratch, "aiops_bench_overhead")
-    server = Gunicorn(app, {**env, "DATABASE_URL": url}, scratch)
-    try:
-        wrk(f"{server.url}/health", seconds=2)  # warm-up
-        before = server.worker_cpu()
-        result = wrk(f"{server.url}/health", seconds=seconds)
-        after = server.worker_cpu()
-        for part in ("request", "other"):
-            result[f"cpu_{part}_us"] = (
-                (after[part] - before[part]) / result["requests"] * 1e6
-            )
-    finally:
-        server.stop()
-    result["served"] = server.served("/health")
-    result["spans"] = span_count(url, "health")
-    result["locked_errors"] = server.errors_mentioning("database is locked")
+    url = database_url(kind, scratch, f"aiops_bench_overhead_{name[0]}")
+    return Gunicorn(app, {**env, **extra, "DATABASE_URL": url}, scratch), url
+
+
+def load_slice(server: Gunicorn, seconds: int) -> dict:
+    before = server.worker_cpu()
+    result = wrk(f"{server.url}/health", seconds=seconds)
+    after = server.worker_cpu()
+    for part in ("request", "other"):
+        result[f"cpu_{part}_s"] = after[part] - before[part]
     return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--slices", type=int, default=25)
+    parser.add_argument("--seconds", type=int, default=3, help="per slice")
     parser.add_argument("--only", default="", help="variant letters, e.g. ab")
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the app"
@@ -73,54 +76,79 @@ def main() -> int:
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.env)
     chosen = [n for n in VARIANTS if not args.only or n[0] in args.only + "a"]
-    rounds = []
+    slices: list[dict] = []
+    totals: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="aiops-perf-") as scratch:
-        for number in range(args.rounds):
-            results = {
-                name: run_once(name, args.seconds, Path(scratch), extra)
-                for name in chosen
+        servers = {name: start(name, Path(scratch), extra) for name in chosen}
+        try:
+            for server, _ in servers.values():
+                wrk(f"{server.url}/health", seconds=2)  # warm-up
+            for number in range(args.slices):
+                shift = number % len(chosen)
+                results = {}
+                for name in chosen[shift:] + chosen[:shift]:
+                    time.sleep(PAUSE_SECONDS)
+                    results[name] = load_slice(servers[name][0], args.seconds)
+                base = results["a plain"]
+                for result in results.values():
+                    result["ratio"] = result["rps"] / base["rps"]
+                    result["p99_added_ms"] = result["p99_ms"] - base["p99_ms"]
+                slices.append(results)
+                print(
+                    f"slice {number + 1:3}: "
+                    + ", ".join(
+                        f"{n[0]} {r['rps']:.0f} rps p99 {r['p99_ms']:.2f}"
+                        for n, r in sorted(results.items())
+                    ),
+                    flush=True,
+                )
+        finally:
+            for server, _ in servers.values():
+                server.stop()
+        for name, (server, url) in servers.items():
+            totals[name] = {
+                "served": server.served("/health"),
+                "spans": span_count(url, "health"),
+                "locked_errors": server.errors_mentioning("database is locked"),
             }
-            base = results["a plain"]["rps"]
-            for result in results.values():
-                result["ratio"] = result["rps"] / base
-            rounds.append(results)
-            print(
-                f"round {number + 1}: "
-                + ", ".join(
-                    f"{n.split()[0]} {r['rps']:.0f} rps" for n, r in results.items()
-                ),
-                flush=True,
-            )
+            if url.startswith("postgres"):
+                drop_database(url)
+    summary = summarize(chosen, slices, totals)
+    save_result("perf", "overhead", {"slices": slices, "summary": summary})
+    return 0
+
+
+def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
     print(
-        f"\n{'variant':20} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'served':>8} {'spans':>8} {'lost':>5} {'locked':>6} "
+        f"\n{'variant':20} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'+p99':>6} {'served':>8} {'spans':>8} {'lost':>5} {'locked':>6} "
         f"{'cpu req':>7} {'cpu oth':>7}"
     )
     summary = {}
     for name in chosen:
-        runs = [r[name] for r in rounds]
+        runs = [s[name] for s in slices]
+        requests = sum(r["requests"] for r in runs)
         row = {
             "rps": median(r["rps"] for r in runs),
             "ratio": median(r["ratio"] for r in runs),
             "p50_ms": median(r["p50_ms"] for r in runs),
             "p99_ms": median(r["p99_ms"] for r in runs),
-            "served": sum(r["served"] for r in runs),
-            "spans": sum(r["spans"] for r in runs),
-            "locked_errors": sum(r["locked_errors"] for r in runs),
-            "cpu_request_us": median(r["cpu_request_us"] for r in runs),
-            "cpu_other_us": median(r["cpu_other_us"] for r in runs),
+            "p99_added_ms": median(r["p99_added_ms"] for r in runs),
+            **totals[name],
+            # Over all slices (warm-up and pauses excluded).
+            "cpu_request_us": sum(r["cpu_request_s"] for r in runs) / requests * 1e6,
+            "cpu_other_us": sum(r["cpu_other_s"] for r in runs) / requests * 1e6,
         }
         recorded = not name.startswith(("a", "c"))
         lost = row["served"] - row["spans"] if recorded else "-"
         summary[name] = row
         print(
-            f"{name:20} {row['rps']:8.0f} {row['ratio']:6.2f} {row['p50_ms']:7.2f} "
-            f"{row['p99_ms']:7.2f} {row['served']:8} {row['spans']:8} {lost!s:>5} "
-            f"{row['locked_errors']:6} {row['cpu_request_us']:7.0f} "
-            f"{row['cpu_other_us']:7.1f}"
+            f"{name:20} {row['rps']:7.0f} {row['ratio']:6.2f} {row['p50_ms']:7.2f} "
+            f"{row['p99_ms']:7.2f} {row['p99_added_ms']:+6.2f} {row['served']:8} "
+            f"{row['spans']:8} {lost!s:>5} {row['locked_errors']:6} "
+            f"{row['cpu_request_us']:7.0f} {row['cpu_other_us']:7.1f}"
         )
-    save_result("perf", "overhead", {"rounds": rounds, "summary": summary})
-    return 0
+    return summary
 
 
 if __name__ == "__main__":
