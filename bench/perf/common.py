@@ -162,6 +162,45 @@ def wrk(url: str, seconds: int = 15, connections: int = 8, threads: int = 2) -> 
     }
 
 
+def paced(url: str, seconds: int, rate: int, clients: int = 8) -> dict:
+    """A fixed offered rate: ``clients`` hey processes, each one request every
+    ``clients / rate`` seconds, started that period / ``clients`` apart so that the
+    requests arrive evenly spread (hey's own clients would all tick together).
+
+    Under wrk's saturating loop a variant's latency is mostly queueing behind its
+    own throughput; at one offered rate for all variants, latency shows what the
+    instrumentation adds to a request. Needs hey (apt-get install hey).
+    """
+    period = clients / rate
+    processes = []
+    for _ in range(clients):
+        processes.append(
+            subprocess.Popen(
+                ["hey", "-z", f"{seconds}s", "-c", "1", "-q", str(rate / clients)]
+                + ["-o", "csv", url],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+        time.sleep(period / clients)
+    latencies: list[float] = []
+    failed = 0
+    for process in processes:
+        output, _ = process.communicate()
+        for line in output.splitlines()[1:]:
+            fields = line.split(",")
+            latencies.append(float(fields[0]) * 1000.0)
+            failed += fields[6] != "200"
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "requests": len(latencies),
+        "failed": failed,
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99)],
+    }
+
+
 def _ms(text: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]

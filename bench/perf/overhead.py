@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Request overhead of telemetry, variants side by side in short interleaved slices.
 
-    .venv/bin/python bench/perf/overhead.py [--slices 25] [--seconds 3]
+    .venv/bin/python bench/perf/overhead.py [--slices 20] [--seconds 3] [--rate 1000]
 
 A trivial JSON view (GET /health) on gunicorn with 2 sync workers on 127.0.0.1,
 loaded by wrk with 8 connections:
@@ -17,8 +17,12 @@ drift, and each figure is the median over the slices of its per-slice value
 
 Reports throughput, p50/p99 latency, spans stored vs requests served after a
 graceful stop, and the workers' CPU time per request (microseconds) in their request
-threads and in other threads (our span writer, OpenTelemetry's exporter). Needs wrk
-(apt-get install wrk) and, for (d), PostgreSQL at $BENCH_POSTGRES.
+threads and in other threads (our span writer, OpenTelemetry's exporter).
+
+Each slice is followed (after another pause) by a paced slice on the same server:
+--rate requests/s, evenly spread, well below saturation (see common.paced), whose
+p50/p99 are reported in a second table. Needs wrk and hey (apt-get install wrk hey)
+and, for (d), PostgreSQL at $BENCH_POSTGRES.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from bench.perf.common import (  # noqa: E402
     database_url,
     drop_database,
     median,
+    paced,
     save_result,
     span_count,
     wrk,
@@ -67,8 +72,11 @@ def load_slice(server: Gunicorn, seconds: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--slices", type=int, default=25)
+    parser.add_argument("--slices", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=3, help="per slice")
+    parser.add_argument(
+        "--rate", type=int, default=1000, help="paced requests/s; 0 skips them"
+    )
     parser.add_argument("--only", default="", help="variant letters, e.g. ab")
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the app"
@@ -87,12 +95,22 @@ def main() -> int:
                 shift = number % len(chosen)
                 results = {}
                 for name in chosen[shift:] + chosen[:shift]:
+                    server = servers[name][0]
                     time.sleep(PAUSE_SECONDS)
-                    results[name] = load_slice(servers[name][0], args.seconds)
+                    results[name] = load_slice(server, args.seconds)
+                    if args.rate:
+                        time.sleep(PAUSE_SECONDS)
+                        results[name]["paced"] = paced(
+                            f"{server.url}/health", args.seconds, args.rate
+                        )
                 base = results["a plain"]
                 for result in results.values():
                     result["ratio"] = result["rps"] / base["rps"]
                     result["p99_added_ms"] = result["p99_ms"] - base["p99_ms"]
+                    if args.rate:
+                        result["paced"]["p99_added_ms"] = (
+                            result["paced"]["p99_ms"] - base["paced"]["p99_ms"]
+                        )
                 slices.append(results)
                 print(
                     f"slice {number + 1:3}: "
@@ -114,8 +132,14 @@ def main() -> int:
             if url.startswith("postgres"):
                 drop_database(url)
     summary = summarize(chosen, slices, totals)
+    if args.rate:
+        summarize_paced(chosen, slices, summary, args.rate)
     save_result("perf", "overhead", {"slices": slices, "summary": summary})
     return 0
+
+
+def medians(runs: list[dict], *keys: str) -> dict[str, float]:
+    return {key: median(r[key] for r in runs) for key in keys}
 
 
 def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
@@ -129,11 +153,7 @@ def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
         runs = [s[name] for s in slices]
         requests = sum(r["requests"] for r in runs)
         row = {
-            "rps": median(r["rps"] for r in runs),
-            "ratio": median(r["ratio"] for r in runs),
-            "p50_ms": median(r["p50_ms"] for r in runs),
-            "p99_ms": median(r["p99_ms"] for r in runs),
-            "p99_added_ms": median(r["p99_added_ms"] for r in runs),
+            **medians(runs, "rps", "ratio", "p50_ms", "p99_ms", "p99_added_ms"),
             **totals[name],
             # Over all slices (warm-up and pauses excluded).
             "cpu_request_us": sum(r["cpu_request_s"] for r in runs) / requests * 1e6,
@@ -149,6 +169,26 @@ def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
             f"{row['cpu_request_us']:7.0f} {row['cpu_other_us']:7.1f}"
         )
     return summary
+
+
+def summarize_paced(
+    chosen: list[str], slices: list[dict], summary: dict, rate: int
+) -> None:
+    print(
+        f"\npaced, {rate} requests/s offered\n{'variant':20} {'req/s':>7} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'+p99':>6} {'failed':>6}"
+    )
+    for name in chosen:
+        runs = [s[name]["paced"] for s in slices]
+        row = {
+            **medians(runs, "rps", "p50_ms", "p99_ms", "p99_added_ms"),
+            "failed": sum(r["failed"] for r in runs),
+        }
+        summary[name]["paced"] = row
+        print(
+            f"{name:20} {row['rps']:7.0f} {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} "
+            f"{row['p99_added_ms']:+6.2f} {row['failed']:6}"
+        )
 
 
 if __name__ == "__main__":
