@@ -35,10 +35,10 @@ def database_url(kind: str, scratch: Path, name: str) -> str:
     else:
         import psycopg
 
-        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
         url = f"{POSTGRES}/{name}"
+        drop_database(url)
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
     manage("migrate", "-v", "0", env={"DATABASE_URL": url})
     return url
 

@@ -87,8 +87,10 @@ def main() -> int:
     slices: list[dict] = []
     totals: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="aiops-perf-") as scratch:
-        servers = {name: start(name, Path(scratch), extra) for name in chosen}
+        servers: dict[str, tuple[Gunicorn, str]] = {}
         try:
+            for name in chosen:
+                servers[name] = start(name, Path(scratch), extra)
             for server, _ in servers.values():
                 wrk(f"{server.url}/health", seconds=2)  # warm-up
             for number in range(args.slices):
