@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.perf.latency import quantiles_of
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
@@ -144,7 +146,8 @@ class Gunicorn:
 
 def wrk(url: str, seconds: int = 15, connections: int = 8, threads: int = 2) -> dict:
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+        + ["-s", str(ROOT / "bench" / "perf" / "quantiles.lua"), url],
         check=True,
         capture_output=True,
         text=True,
@@ -154,11 +157,13 @@ def wrk(url: str, seconds: int = 15, connections: int = 8, threads: int = 2) -> 
     percentiles = {
         p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)
     }
+    quantiles = re.search(r"^quantiles_us: (.*)$", output, re.M).group(1).split()
     return {
         "rps": rps,
         "requests": total,
         "p50_ms": percentiles["50"],
         "p99_ms": percentiles["99"],
+        "quantiles_ms": [float(value) / 1000.0 for value in quantiles],
     }
 
 
@@ -198,6 +203,7 @@ def paced(url: str, seconds: int, rate: int, clients: int = 8) -> dict:
         "failed": failed,
         "p50_ms": latencies[len(latencies) // 2],
         "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "quantiles_ms": quantiles_of(latencies),
     }
 
 

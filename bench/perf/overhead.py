@@ -19,6 +19,11 @@ Reports throughput, p50/p99 latency, spans stored vs requests served after a
 graceful stop, and the workers' CPU time per request (microseconds) in their request
 threads and in other threads (our span writer, OpenTelemetry's exporter).
 
+"pool p99" is the p99 of all of a variant's slices together (each slice keeps its
+latency distribution as 1,000 quantiles; wrk prints them through quantiles.lua),
+"+pool" what that adds to plain's, with a 90 % bootstrap interval over the slices
+(latency.py): a single slice's p99 rests on a few dozen requests.
+
 Each slice is followed (after another pause) by a paced slice on the same server:
 --rate requests/s, evenly spread, well below saturation (see common.paced), whose
 p50/p99 are reported in a second table. Needs wrk and hey (apt-get install wrk hey)
@@ -44,6 +49,7 @@ from bench.perf.common import (  # noqa: E402
     span_count,
     wrk,
 )
+from bench.perf.latency import Pooled, added_p99  # noqa: E402
 
 VARIANTS = {
     "a plain": ("aiops_site.wsgi", "sqlite", {"AIOPS_TELEMETRY_ENABLED": "0"}),
@@ -144,18 +150,42 @@ def medians(runs: list[dict], *keys: str) -> dict[str, float]:
     return {key: median(r[key] for r in runs) for key in keys}
 
 
+def pooled_columns(name: str, runs: list[dict], base: list[dict]) -> dict:
+    """p99 of all the variant's slices pooled, and what it adds to plain's (with
+    the bootstrap's 90 % interval); see latency.py."""
+    added, low, high = added_p99(runs, base)
+    return {
+        "pooled_p99_ms": Pooled(runs).upper_quantile(0.99),
+        "pooled_p99_added_ms": added,
+        "pooled_p99_added_interval_ms": [low, high],
+    }
+
+
+def pooled_text(row: dict) -> str:
+    low, high = row["pooled_p99_added_interval_ms"]
+    return (
+        f"{row['pooled_p99_ms']:8.2f} {row['pooled_p99_added_ms']:+6.2f} "
+        f"[{low:+.2f}, {high:+.2f}]"
+    )
+
+
+POOLED_HEADER = f"{'pool p99':>8} {'+pool':>6} {'90% interval':>15}"
+
+
 def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
     print(
         f"\n{'variant':20} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'+p99':>6} {'served':>8} {'spans':>8} {'lost':>5} {'locked':>6} "
-        f"{'cpu req':>7} {'cpu oth':>7}"
+        f"{'cpu req':>7} {'cpu oth':>7} {POOLED_HEADER}"
     )
     summary = {}
+    base = [s["a plain"] for s in slices]
     for name in chosen:
         runs = [s[name] for s in slices]
         requests = sum(r["requests"] for r in runs)
         row = {
             **medians(runs, "rps", "ratio", "p50_ms", "p99_ms", "p99_added_ms"),
+            **pooled_columns(name, runs, base),
             **totals[name],
             # Over all slices (warm-up and pauses excluded).
             "cpu_request_us": sum(r["cpu_request_s"] for r in runs) / requests * 1e6,
@@ -168,7 +198,8 @@ def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
             f"{name:20} {row['rps']:7.0f} {row['ratio']:6.2f} {row['p50_ms']:7.2f} "
             f"{row['p99_ms']:7.2f} {row['p99_added_ms']:+6.2f} {row['served']:8} "
             f"{row['spans']:8} {lost!s:>5} {row['locked_errors']:6} "
-            f"{row['cpu_request_us']:7.0f} {row['cpu_other_us']:7.1f}"
+            f"{row['cpu_request_us']:7.0f} {row['cpu_other_us']:7.1f} "
+            + pooled_text(row)
         )
     return summary
 
@@ -178,18 +209,20 @@ def summarize_paced(
 ) -> None:
     print(
         f"\npaced, {rate} requests/s offered\n{'variant':20} {'req/s':>7} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'+p99':>6} {'failed':>6}"
+        f"{'p50 ms':>7} {'p99 ms':>7} {'+p99':>6} {'failed':>6} {POOLED_HEADER}"
     )
+    base = [s["a plain"]["paced"] for s in slices]
     for name in chosen:
         runs = [s[name]["paced"] for s in slices]
         row = {
             **medians(runs, "rps", "p50_ms", "p99_ms", "p99_added_ms"),
+            **pooled_columns(name, runs, base),
             "failed": sum(r["failed"] for r in runs),
         }
         summary[name]["paced"] = row
         print(
             f"{name:20} {row['rps']:7.0f} {row['p50_ms']:7.2f} {row['p99_ms']:7.2f} "
-            f"{row['p99_added_ms']:+6.2f} {row['failed']:6}"
+            f"{row['p99_added_ms']:+6.2f} {row['failed']:6} {pooled_text(row)}"
         )
 
 
