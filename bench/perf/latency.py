@@ -57,14 +57,13 @@ class Pooled:
 
 
 def added_p99(
-    ours: Sequence[dict], base: Sequence[dict], *, rounds: int = 1000, seed: int = 5
+    mine: Pooled, theirs: Pooled, *, rounds: int = 1000, seed: int = 5
 ) -> tuple[float, float, float]:
-    """Pooled p99 of ``ours`` minus that of ``base`` (paired slices), and the 5th
+    """Pooled p99 of ``mine`` minus that of ``theirs`` (paired slices), and the 5th
     and 95th percentiles of that difference over bootstrap resamples of the slices."""
-    mine, theirs = Pooled(ours), Pooled(base)
     added = mine.upper_quantile(0.99) - theirs.upper_quantile(0.99)
     rng = random.Random(seed)
-    count = len(ours)
+    count = len(mine.requests)
     spread = []
     for _ in range(rounds):
         times = [0] * count

@@ -150,12 +150,13 @@ def medians(runs: list[dict], *keys: str) -> dict[str, float]:
     return {key: median(r[key] for r in runs) for key in keys}
 
 
-def pooled_columns(name: str, runs: list[dict], base: list[dict]) -> dict:
+def pooled_columns(runs: list[dict], base: Pooled) -> dict:
     """p99 of all the variant's slices pooled, and what it adds to plain's (with
     the bootstrap's 90 % interval); see latency.py."""
-    added, low, high = added_p99(runs, base)
+    ours = Pooled(runs)
+    added, low, high = added_p99(ours, base)
     return {
-        "pooled_p99_ms": Pooled(runs).upper_quantile(0.99),
+        "pooled_p99_ms": ours.upper_quantile(0.99),
         "pooled_p99_added_ms": added,
         "pooled_p99_added_interval_ms": [low, high],
     }
@@ -179,13 +180,13 @@ def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
         f"{'cpu req':>7} {'cpu oth':>7} {POOLED_HEADER}"
     )
     summary = {}
-    base = [s["a plain"] for s in slices]
+    base = Pooled([s["a plain"] for s in slices])
     for name in chosen:
         runs = [s[name] for s in slices]
         requests = sum(r["requests"] for r in runs)
         row = {
             **medians(runs, "rps", "ratio", "p50_ms", "p99_ms", "p99_added_ms"),
-            **pooled_columns(name, runs, base),
+            **pooled_columns(runs, base),
             **totals[name],
             # Over all slices (warm-up and pauses excluded).
             "cpu_request_us": sum(r["cpu_request_s"] for r in runs) / requests * 1e6,
@@ -211,12 +212,12 @@ def summarize_paced(
         f"\npaced, {rate} requests/s offered\n{'variant':20} {'req/s':>7} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'+p99':>6} {'failed':>6} {POOLED_HEADER}"
     )
-    base = [s["a plain"]["paced"] for s in slices]
+    base = Pooled([s["a plain"]["paced"] for s in slices])
     for name in chosen:
         runs = [s[name]["paced"] for s in slices]
         row = {
             **medians(runs, "rps", "p50_ms", "p99_ms", "p99_added_ms"),
-            **pooled_columns(name, runs, base),
+            **pooled_columns(runs, base),
             "failed": sum(r["failed"] for r in runs),
         }
         summary[name]["paced"] = row
