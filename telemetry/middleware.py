@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from datetime import UTC, datetime
 
 from django.conf import settings
 
 from telemetry import counters
 from telemetry.models import Span
-from telemetry.records import SpanRecord
 from telemetry.scrubbing import scrub_message, scrub_stack
+from telemetry.store import server_row
 from telemetry.trace_context import TraceContext, context_from_headers
-from telemetry.writer import record_span
+from telemetry.writer import record_row
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class TelemetryMiddleware:
                 request.META.get("HTTP_X_TRACE_ID"),
             )
             request.trace_context = context
-            started_at = time.time()
+            started_us = time.time_ns() // 1000
             started = time.perf_counter()
         except Exception:  # noqa: BLE001 - telemetry must never break a request
             self._failed("start")
@@ -82,18 +81,17 @@ class TelemetryMiddleware:
             duration_ms = (time.perf_counter() - started) * 1000.0
             status = response.status_code
             error: _CapturedError | None = getattr(request, "_aiops_error", None)
-            record_span(
-                SpanRecord(
+            record_row(
+                server_row(
                     service=self.service,
                     endpoint=endpoint_of(request),
-                    start_time=datetime.fromtimestamp(started_at, tz=UTC),
-                    duration_ms=duration_ms,
-                    status_code=status,
                     method=request.method or "",
+                    status_code=status,
+                    duration_ms=duration_ms,
+                    start_us=started_us,
                     trace_id=context.trace_id,
                     span_id=context.span_id,
                     parent_span_id=context.parent_span_id,
-                    is_error=status >= 500,
                     error_type=error.type if error else "",
                     error_message=error.message if error else "",
                     stack_trace=error.stack if error else "",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.db import connections, transaction
@@ -39,12 +39,42 @@ COLUMNS = (
 SQLITE_ROWS_PER_STATEMENT = 256
 
 
-def _sqlite_time(moment: datetime) -> str:
-    # What Django's SQLite backend stores (naive UTC, str()), without its per-value
-    # time-zone machinery: this runs once per span.
-    if moment.tzinfo is not UTC:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: how a row carries its start time.
+
+    An integer, because both ends are cheaper that way: the middleware reads the
+    clock as one (``time.time_ns``) and SQLite's text form is made from one in a
+    third of the time ``str(datetime)`` takes. A naive datetime is local time.
+    """
+    if moment.tzinfo is None:
         moment = moment.astimezone(UTC)
-    return str(moment.replace(tzinfo=None))
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def moment_of(us: int) -> datetime:
+    """The aware UTC datetime of a row's start time (``epoch_us`` undone)."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_second(second: int) -> str:
+    return str(_NAIVE_EPOCH + timedelta(seconds=second))
+
+
+def _sqlite_time(us: int) -> str:
+    # What Django's SQLite backend stores for that moment, str() of the naive UTC
+    # datetime ("2026-11-29 09:17:56.407820", no fraction when it is zero), without
+    # making the datetime: this runs once per span, in a thread holding the GIL.
+    # The spans of one flush share a few seconds, whose text is cached.
+    second, micro = divmod(us, 1_000_000)
+    if micro:
+        return f"{_sqlite_second(second)}.{micro:06d}"
+    return _sqlite_second(second)
 
 
 # Where start_time sits in a row, the one value SQLite needs converted.
@@ -54,10 +84,10 @@ _START = COLUMNS.index("start_time")
 def row_of(r: SpanRecord) -> tuple:
     """One record's values in COLUMNS order: what the span writer queues.
 
-    A tuple of strings, numbers and a datetime is dropped from the cycle collector's
-    view at its first collection (a record object never is), so a queue of rows
-    waiting for the next flush does not push the collector into full collections
-    of the whole process.
+    A tuple of strings and numbers (the start time as ``epoch_us``) is dropped from
+    the cycle collector's view at its first collection (a record object never is),
+    so a queue of rows waiting for the next flush does not push the collector into
+    full collections of the whole process.
     """
     return (
         r.service,
@@ -66,7 +96,7 @@ def row_of(r: SpanRecord) -> tuple:
         r.method,
         r.status_code,
         r.duration_ms,
-        r.start_time,
+        epoch_us(r.start_time),
         r.trace_id,
         r.span_id,
         r.parent_span_id,
@@ -75,6 +105,45 @@ def row_of(r: SpanRecord) -> tuple:
         r.error_message,
         r.stack_trace,
         r.peer,
+    )
+
+
+def server_row(
+    *,
+    service: str,
+    endpoint: str,
+    method: str,
+    status_code: int,
+    duration_ms: float,
+    start_us: int,
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
+    error_type: str = "",
+    error_message: str = "",
+    stack_trace: str = "",
+) -> tuple:
+    """The row of a SERVER span, without a SpanRecord in between.
+
+    The middleware's path, run on every request: building a record and then its row
+    took five times as long (0.56 against 0.11 microseconds, timed in a loop).
+    """
+    return (
+        service,
+        endpoint,
+        "server",
+        method,
+        status_code,
+        duration_ms,
+        start_us,
+        trace_id,
+        span_id,
+        parent_span_id,
+        status_code >= 500,
+        error_type,
+        error_message,
+        stack_trace,
+        "",
     )
 
 
@@ -121,16 +190,22 @@ def insert_rows(
             return len(rows)
         if connection.vendor == "postgresql" and not dedupe:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
+                for row in _with_moments(rows):
                     copy.write_row(row)
         else:
             placeholders = ", ".join(["%s"] * len(COLUMNS))
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
                 "ON CONFLICT DO NOTHING",
-                rows,
+                list(_with_moments(rows)),
             )
     return len(rows)
+
+
+def _with_moments(rows: Sequence[tuple]) -> Iterator[tuple]:
+    """The rows with their start times as datetimes, for drivers other than SQLite."""
+    for row in rows:
+        yield (*row[:_START], moment_of(row[_START]), *row[_START + 1 :])
 
 
 def _insert_sqlite(

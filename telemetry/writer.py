@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ class SpanWriter:
         self._lock = threading.Lock()
         self.stats = WriterStats()
         self._pid = -1
+        # Whether this process has started the thread: a fork resets it (see
+        # _after_fork), so submitting never asks the kernel for the pid.
+        self._started = False
         # Rows (telemetry.store.row_of), not records: see row_of for why.
         # deque.append and popleft are atomic: producers take no lock at all.
         self._buffer: deque[tuple] = deque()
@@ -66,21 +70,26 @@ class SpanWriter:
         self._flush_waiters: list[threading.Event] = []
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        _writers.add(self)
 
     # -- producer side -------------------------------------------------------------
     def submit(self, record: SpanRecord) -> bool:
         """Buffer one record; False (and counted) when it had to be dropped."""
-        if self._pid != os.getpid():
+        return self.submit_row(row_of(record))
+
+    def submit_row(self, row: tuple) -> bool:
+        """``submit`` for a row made by telemetry.store (row_of, server_row)."""
+        if not self._started:
             self._start()
         if len(self._buffer) >= self.queue_size:
             self._count_dropped(1)
             return False
-        self._buffer.append(row_of(record))
+        self._buffer.append(row)
         return True
 
-    def write_now(self, records: Sequence[SpanRecord]) -> bool:
+    def write_now(self, rows: Sequence[tuple]) -> bool:
         """Synchronous path (tests, ``AIOPS_TELEMETRY_SYNC``): insert in the caller."""
-        return self._write_batch([row_of(r) for r in records], retries=())
+        return self._write_batch(list(rows), retries=())
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything buffered before this call is written (or dropped)."""
@@ -129,7 +138,15 @@ class SpanWriter:
                 target=self._run, name="aiops-span-writer", daemon=True
             )
             self._pid = os.getpid()
+            self._started = True
             self._thread.start()
+
+    def _after_fork(self) -> None:
+        # The child has the parent's memory but not its thread: the next span
+        # submitted starts one (with a fresh buffer, in _start). A lock some parent
+        # thread held at the fork would stay held here for ever.
+        self._lock = threading.Lock()
+        self._started = False
 
     def _run(self) -> None:
         # The thread keeps the process's priority. Niced, it was preempted while
@@ -197,6 +214,15 @@ class SpanWriter:
 
 _writer: SpanWriter | None = None
 _writer_lock = threading.Lock()
+_writers: weakref.WeakSet[SpanWriter] = weakref.WeakSet()
+
+
+def _forget_threads_after_fork() -> None:
+    for writer in list(_writers):
+        writer._after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_threads_after_fork)
 
 
 def get_writer() -> SpanWriter:
@@ -215,7 +241,12 @@ def get_writer() -> SpanWriter:
 
 def record_span(record: SpanRecord) -> bool:
     """Hand one finished span to storage, honouring ``AIOPS_TELEMETRY_SYNC``."""
+    return record_row(row_of(record))
+
+
+def record_row(row: tuple) -> bool:
+    """``record_span`` for a row made by telemetry.store (the middleware's path)."""
     writer = get_writer()
     if settings.AIOPS_TELEMETRY_SYNC:
-        return writer.write_now([record])
-    return writer.submit(record)
+        return writer.write_now([row])
+    return writer.submit_row(row)

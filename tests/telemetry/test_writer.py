@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -58,6 +59,28 @@ def test_stop_writes_what_is_still_queued():
     writer.stop()
 
     assert Span.objects.count() == 10
+
+
+def test_a_forked_process_starts_a_writer_thread_of_its_own():
+    # gunicorn forks its workers; the parent's thread does not exist in a child.
+    writer = make_writer()
+    writer.submit(record(1))
+    assert writer.flush(timeout=10)
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            writer.submit(record(2))
+            os._exit(0 if writer.flush(timeout=10) else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    writer.submit(record(3))
+    writer.stop()
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    stored = sorted(Span.objects.values_list("duration_ms", flat=True))
+    assert stored == [101.0, 102.0, 103.0]
 
 
 @contextmanager
