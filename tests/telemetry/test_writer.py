@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -59,6 +60,24 @@ def test_stop_writes_what_is_still_queued():
     writer.stop()
 
     assert Span.objects.count() == 10
+
+
+def test_a_full_batch_is_written_at_once_and_a_partial_one_at_the_tick():
+    writer = make_writer(batch_size=50, flush_interval=60.0)
+    try:
+        for n in range(1, 61):
+            assert writer.submit(record(n))
+        deadline = time.monotonic() + 10
+        while Span.objects.count() < 50 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # The batch went without waiting a minute for the tick; the ten after it
+        # wait (for the next batch, the tick or a flush) rather than cost a
+        # transaction of their own.
+        assert Span.objects.count() == 50
+        assert writer.flush(timeout=10)
+        assert Span.objects.count() == 60
+    finally:
+        writer.stop()
 
 
 def test_a_forked_process_starts_a_writer_thread_of_its_own():
