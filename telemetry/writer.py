@@ -90,8 +90,11 @@ class SpanWriter:
             self._count_dropped(1)
             return False
         self._buffer.append(row)
-        if queued + 1 == self.batch_size:
-            self._wake.set()  # once per batch, not per span
+        # ">=", not "==": with threaded workers two submits can read the same
+        # length and step over the exact count. is_set() is an attribute read, so
+        # the writer is woken once per batch, not once per span.
+        if queued + 1 >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
         return True
 
     def write_now(self, rows: Sequence[tuple]) -> bool:
