@@ -63,7 +63,6 @@ class SpanWriter:
         self._insert = insert or (lambda rows: insert_rows(rows, dedupe=False))
         self._lock = threading.Lock()
         self.stats = WriterStats()
-        self._pid = -1
         # Whether this process has started the thread: a fork resets it (see
         # _after_fork), so submitting never asks the kernel for the pid.
         self._started = False
@@ -103,11 +102,7 @@ class SpanWriter:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything buffered before this call is written (or dropped)."""
-        if (
-            self._thread is None
-            or not self._thread.is_alive()
-            or self._pid != os.getpid()
-        ):
+        if self._thread is None or not self._thread.is_alive():
             return True
         done = threading.Event()
         with self._lock:
@@ -116,7 +111,7 @@ class SpanWriter:
         return done.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None:
             return
         self._stopping.set()
         self._wake.set()
@@ -136,7 +131,7 @@ class SpanWriter:
     # -- consumer side -------------------------------------------------------------
     def _start(self) -> None:
         with self._lock:
-            if self._pid == os.getpid():
+            if self._started:
                 return
             # First use in this process (gunicorn forks workers after import): the
             # parent's thread and buffer do not exist here.
@@ -147,15 +142,16 @@ class SpanWriter:
             self._thread = threading.Thread(
                 target=self._run, name="aiops-span-writer", daemon=True
             )
-            self._pid = os.getpid()
             self._started = True
             self._thread.start()
 
     def _after_fork(self) -> None:
         # The child has the parent's memory but not its thread: the next span
-        # submitted starts one (with a fresh buffer, in _start). A lock some parent
-        # thread held at the fork would stay held here for ever.
+        # submitted starts one (with a fresh buffer, in _start), and flush or stop
+        # before that have nothing to wait for. A lock some parent thread held at
+        # the fork would stay held here for ever.
         self._lock = threading.Lock()
+        self._thread = None
         self._started = False
 
     def _run(self) -> None:
