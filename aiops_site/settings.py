@@ -319,7 +319,7 @@ AIOPS_ERROR_MIN_REQUESTS = env_int("AIOPS_ERROR_MIN_REQUESTS", 5, minimum=1)
 AIOPS_MIN_ERROR_SAMPLES = env_int("AIOPS_MIN_ERROR_SAMPLES", 3, minimum=1)
 AIOPS_SILENCE_MIN_EXPECTED = env_float("AIOPS_SILENCE_MIN_EXPECTED", 20.0, minimum=1.0)
 AIOPS_CORRELATION_WINDOW = env_float("AIOPS_CORRELATION_WINDOW", 300.0, minimum=1.0)
-AIOPS_RESOLVE_AFTER_CYCLES = env_int("AIOPS_RESOLVE_AFTER_CYCLES", 4, minimum=1)
+AIOPS_RESOLVE_AFTER = env_float("AIOPS_RESOLVE_AFTER", 120.0, minimum=0.0)
 AIOPS_REOPEN_WINDOW = env_float("AIOPS_REOPEN_WINDOW", 900.0, minimum=0.0)
 AIOPS_RELEARN_AFTER = env_float("AIOPS_RELEARN_AFTER", 21600.0, minimum=0.0)
 # Seconds a cycle may hold the cluster-wide lease; 0: four intervals, at least 60.

@@ -155,23 +155,27 @@ def endpoint_charts(
 
 
 def timeline(incident: Incident) -> list[tuple[datetime, str]]:
-    events = [(incident.first_detected, f"Opened: {incident.title}")]
+    """What happened, in order: the incident's events (opened, escalated,
+    reopened, acknowledged, resolved, by whom), each anomaly's first sighting and
+    every notification sent."""
+    events = []
+    for event in incident.events.all():
+        text = f"{event.get_kind_display()}"
+        if event.kind == "opened":
+            text += f": {incident.title}" if event.at == incident.first_detected else ""
+        if event.by and event.by != "system":
+            text += f" by {event.by}"
+        elif event.kind == "resolved":
+            text += " by itself"
+        if event.note:
+            text += f" ({event.note})"
+        events.append((event.at, text))
     for anomaly in incident.anomalies.all():
         events.append(
             (
                 anomaly.first_seen,
                 f"{anomaly.get_type_display()} on "
                 f"{anomaly.service}/{anomaly.endpoint}: {anomaly.summary}",
-            )
-        )
-    if incident.acknowledged_at:
-        note = (
-            f" ({incident.acknowledgment_note})" if incident.acknowledgment_note else ""
-        )
-        events.append(
-            (
-                incident.acknowledged_at,
-                f"Acknowledged by {incident.acknowledged_by}{note}",
             )
         )
     for notification in incident.notifications.select_related("channel").exclude(
@@ -183,15 +187,8 @@ def timeline(incident: Incident) -> list[tuple[datetime, str]]:
                 f"Sent to {notification.channel.name} ({notification.event})",
             )
         )
-    if incident.resolved_at:
-        events.append(
-            (
-                incident.resolved_at,
-                f"Resolved by {incident.resolved_by}: "
-                f"{incident.resolution_note}".rstrip(": "),
-            )
-        )
-    events.append((incident.last_seen, "Last seen"))
+    if incident.is_active:
+        events.append((incident.last_seen, "Last seen"))
     return sorted(events, key=lambda e: e[0])
 
 

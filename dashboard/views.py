@@ -82,7 +82,7 @@ def incidents(request):
 @login_required(login_url=LOGIN)
 def incident(request, public_id: str):
     item = get_object_or_404(
-        Incident.objects.prefetch_related("anomalies"), public_id=public_id
+        Incident.objects.prefetch_related("anomalies", "events"), public_id=public_id
     )
     trace_id = request.GET.get("trace") or (item.trace_ids[0] if item.trace_ids else "")
     if trace_id not in item.trace_ids:

@@ -11,6 +11,7 @@ from detection.models import (
     DependencyEdge,
     EndpointBaseline,
     Incident,
+    IncidentEvent,
 )
 
 
@@ -49,12 +50,27 @@ class AnomalyInline(admin.TabularInline):
         return False
 
 
+class EventInline(admin.TabularInline):
+    """The timeline: opened, escalated, reopened, acknowledged, resolved, by whom."""
+
+    model = IncidentEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "by", "note"]
+    readonly_fields = fields
+    verbose_name = "timeline event"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = [
         "public_id",
         "status",
         "severity",
+        "kind",
         "title",
         "root_service",
         "root_endpoint",
@@ -63,14 +79,15 @@ class IncidentAdmin(admin.ModelAdmin):
         "last_seen",
         "acknowledged_by",
     ]
-    list_filter = ["status", "severity", "root_service"]
+    list_filter = ["status", "severity", "kind", "root_service"]
     search_fields = ["public_id", "title", "root_endpoint", "root_service"]
     ordering = ["-last_seen"]
-    inlines = [AnomalyInline]
+    inlines = [EventInline, AnomalyInline]
     actions = ["acknowledge", "resolve"]
     readonly_fields = [
         "public_id",
         "fingerprint",
+        "kind",
         "title",
         "severity",
         "status",
@@ -85,7 +102,6 @@ class IncidentAdmin(admin.ModelAdmin):
         "trace_ids",
         "first_detected",
         "last_seen",
-        "quiet_cycles",
         "reopen_count",
         "acknowledged_by",
         "acknowledged_at",

@@ -123,8 +123,16 @@ def _run(
     started: float,
 ) -> None:
     now = report.now
-    data = load_cycle_input(now=now, previous=previous, config=config)
+    # Read the newest id first: the cycle sees spans up to it, and the next one
+    # takes everything after it as new, however long ago those spans started.
     newest = newest_span_id()
+    data = load_cycle_input(
+        now=now,
+        previous=previous,
+        config=config,
+        seen_upto_id=state.pending_span_id,
+        upto_id=newest,
+    )
     tallies = count_spans(
         after_id=state.counted_span_id,
         upto_id=state.pending_span_id,
@@ -140,7 +148,13 @@ def _run(
         save_baselines(result.baselines, tallies)
         save_calls(result, now)
         save_rollups(result, now)
-        report.lifecycle = apply_groups(result.groups, now=now, config=config)
+        report.lifecycle = apply_groups(
+            result.groups,
+            now=now,
+            config=config,
+            previous=previous,
+            judged_with=data.evidence_since,
+        )
         record_events(report.lifecycle.events, now=now)
         # Still ours? If the lease expired and another cycle took over, undo.
         if not AnalysisLease.objects.filter(name=lease.ANALYSIS, holder=holder).update(

@@ -29,7 +29,8 @@ class DetectionConfig:
     min_error_samples: int = 3
     silence_min_expected: float = 20.0
     correlation_window: float = 300.0
-    resolve_after_cycles: int = 4
+    # Seconds without its anomalies before an incident resolves itself.
+    resolve_after: float = 120.0
     reopen_window: float = 900.0
     # After this long continuously anomalous, a signal is learned again: a change
     # nobody fixed for hours becomes the new normal instead of an incident forever.

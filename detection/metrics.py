@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.db.models import Min
+
 from detection.core.stats import quantile
 from detection.core.window import ENDPOINT_KINDS
 from detection.models import EndpointBaseline
@@ -38,6 +40,12 @@ def endpoint_metrics(*, now: datetime, window: float) -> dict[str, dict]:
         statuses[key][label] = statuses[key].get(label, 0) + 1
         errors[key] += is_error
     baselines = {(b.service, b.endpoint): b for b in EndpointBaseline.objects.all()}
+    # Rates over the time there was telemetry at all: a system that started a
+    # minute ago has not been idle for the other four minutes of the window.
+    first = Span.objects.aggregate(first=Min("start_time"))["first"]
+    observed = window
+    if first is not None and first > now - timedelta(seconds=window):
+        observed = max((now - first).total_seconds(), 1.0)
 
     result: dict[str, dict] = {}
     names = defaultdict(int)
@@ -52,7 +60,7 @@ def endpoint_metrics(*, now: datetime, window: float) -> dict[str, dict]:
             "service": service,
             "endpoint": endpoint,
             "request_count": count,
-            "request_rate": _round(count / window, 4),
+            "request_rate": _round(count / observed, 4),
             "avg_latency_ms": _round(sum(values) / count) if count else None,
             "p50_latency_ms": _round(quantile(values, 0.5)) if count else None,
             "p95_latency_ms": _round(quantile(values, 0.95)) if count else None,

@@ -6,6 +6,8 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
+from detection.core.kinds import AnomalyType, FaultKind
+
 
 class EndpointBaseline(models.Model):
     """What normal looks like for one endpoint (``detection.core.types.Baseline``)."""
@@ -76,13 +78,25 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(status__in=ACTIVE_STATUSES)
 
 
+class FaultKindChoice(models.TextChoices):
+    LATENCY = FaultKind.LATENCY.value, "Latency"
+    ERRORS = FaultKind.ERRORS.value, "Errors"
+
+
 class Incident(models.Model):
-    """One fault, however many cycles and endpoints it shows up in."""
+    """One fault, however many cycles and endpoints it shows up in.
+
+    A fault is one root and one kind (``detection.core.kinds``): the root where
+    it started, and whether requests there fail or are slow (or go unanswered).
+    """
 
     public_id = models.CharField(max_length=40, unique=True)
-    # The root cause when the incident opened ("service/endpoint"); later cycles
-    # with the same fingerprint update this incident instead of opening another.
+    # Root and kind when the incident opened ("service/endpoint#kind"); later
+    # cycles finding the same fault update this incident instead of opening one.
     fingerprint = models.CharField(max_length=320)
+    kind = models.CharField(
+        max_length=10, choices=FaultKindChoice.choices, default=FaultKind.LATENCY.value
+    )
     title = models.CharField(max_length=300)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(
@@ -98,9 +112,13 @@ class Incident(models.Model):
     correlated_failures = models.JSONField(default=list, blank=True)
     trace_ids = models.JSONField(default=list, blank=True)
     first_detected = models.DateTimeField()
+    # The last cycle that still saw its anomalies.
     last_seen = models.DateTimeField()
-    # Consecutive cycles without its anomalies; it resolves itself at a threshold.
-    quiet_cycles = models.PositiveIntegerField(default=0)
+    # Seconds of analysed time since then without its anomalies (each cycle adds
+    # the time since the previous one, at most a window, so neither a clock jump
+    # nor an outage of the analysis counts as healthy time); it resolves itself
+    # at ``resolve_after``.
+    quiet_seconds = models.FloatField(default=0.0)
     reopen_count = models.PositiveIntegerField(default=0)
     acknowledged_by = models.CharField(max_length=150, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -139,45 +157,101 @@ class Incident(models.Model):
     def is_active(self) -> bool:
         return self.status != IncidentStatus.RESOLVED
 
-    def acknowledge(self, *, by: str, note: str = "", at: datetime) -> bool:
-        """Open -> acknowledged. False (and nothing written) if it was not open.
+    # Status changes are conditional UPDATEs of the status and the fields that go
+    # with it, never a save() of the whole row: two operators clicking at once
+    # record one of them, and an analysis cycle (which writes only the fields it
+    # owns) and an operator never overwrite each other.
 
-        A conditional UPDATE, so two operators clicking at once record one of them.
-        """
-        changed = Incident.objects.filter(
-            pk=self.pk, status=IncidentStatus.OPEN
-        ).update(
+    def acknowledge(self, *, by: str, note: str = "", at: datetime) -> bool:
+        """Open -> acknowledged. False (and nothing written) if it was not open."""
+        return self._transition(
+            IncidentEvent.Kind.ACKNOWLEDGED,
+            at=at,
+            by=by,
+            note=note,
+            when=[IncidentStatus.OPEN],
             status=IncidentStatus.ACKNOWLEDGED,
             acknowledged_by=by,
             acknowledged_at=at,
             acknowledgment_note=note,
-            updated_at=at,
         )
-        self.refresh_from_db()
-        return bool(changed)
 
     def resolve(self, *, by: str, note: str = "", at: datetime) -> bool:
         """Open or acknowledged -> resolved. False if it was already resolved."""
-        changed = Incident.objects.filter(
-            pk=self.pk, status__in=ACTIVE_STATUSES
-        ).update(
+        return self._transition(
+            IncidentEvent.Kind.RESOLVED,
+            at=at,
+            by=by,
+            note=note,
+            when=ACTIVE_STATUSES,
             status=IncidentStatus.RESOLVED,
             resolved_by=by,
             resolved_at=at,
             resolution_note=note,
-            updated_at=at,
         )
+
+    def reopen(self, *, at: datetime, note: str = "") -> bool:
+        """Resolved -> open (the same fault recurred). False if it was not resolved."""
+        return self._transition(
+            IncidentEvent.Kind.REOPENED,
+            at=at,
+            by=SYSTEM_ACTOR,
+            note=note,
+            when=[IncidentStatus.RESOLVED],
+            status=IncidentStatus.OPEN,
+            resolved_by="",
+            resolved_at=None,
+            resolution_note="",
+            reopen_count=models.F("reopen_count") + 1,
+        )
+
+    def _transition(self, event, *, at, by, note, when, **changes) -> bool:
+        changed = Incident.objects.filter(pk=self.pk, status__in=when).update(
+            **changes, updated_at=at
+        )
+        if changed:
+            self.events.create(at=at, kind=event, by=by, note=note[:2000])
         self.refresh_from_db()
         return bool(changed)
+
+
+SYSTEM_ACTOR = "system"
+
+
+class IncidentEvent(models.Model):
+    """What happened to an incident and who did it: its timeline."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        ESCALATED = "escalated", "Escalated"
+        REOPENED = "reopened", "Reopened"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    by = models.CharField(max_length=150)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "at"], name="incidentevent_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind} by {self.by}"
 
 
 class Anomaly(models.Model):
     """One anomalous signal of one endpoint within an incident, kept current."""
 
     class Type(models.TextChoices):
-        LATENCY = "latency_anomaly", "Latency anomaly"
-        ERRORS = "error_spike", "Error spike"
-        SILENCE = "timeout_issue", "Silent endpoint"
+        LATENCY = AnomalyType.LATENCY.value, AnomalyType.LATENCY.label
+        SHIFT = AnomalyType.SHIFT.value, AnomalyType.SHIFT.label
+        ERRORS = AnomalyType.ERRORS.value, AnomalyType.ERRORS.label
+        SILENCE = AnomalyType.SILENCE.value, AnomalyType.SILENCE.label
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="anomalies"
@@ -197,6 +271,11 @@ class Anomaly(models.Model):
     last_seen = models.DateTimeField()
     example_trace_ids = models.JSONField(default=list, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # Per cycle that saw it (the most recent HISTORY_LIMIT): when, what was seen,
+    # what was expected, out of how many requests.
+    history = models.JSONField(default=list, blank=True)
+
+    HISTORY_LIMIT = 120
 
     class Meta:
         constraints = [

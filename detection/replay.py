@@ -113,7 +113,7 @@ def replay_records(
 
 def write_incidents(out: IO[str]) -> int:
     """Every incident the replay opened, with its anomalies, one JSON per line."""
-    incidents = Incident.objects.prefetch_related("anomalies").order_by(
+    incidents = Incident.objects.prefetch_related("anomalies", "events").order_by(
         "first_detected", "id"
     )
     count = 0

@@ -10,7 +10,13 @@ from detection.core import baseline as baselines_
 from detection.core.analyze import CycleInput
 from detection.core.types import Baseline, CallEdge, EndpointKey, SpanRow
 from detection.core.window import ENDPOINT_KINDS
-from detection.models import DependencyEdge, EndpointBaseline, Incident
+from detection.models import (
+    SYSTEM_ACTOR,
+    DependencyEdge,
+    EndpointBaseline,
+    Incident,
+    IncidentStatus,
+)
 from telemetry.functions import Epoch
 from telemetry.models import Span
 
@@ -28,13 +34,24 @@ SPAN_FIELDS = (
     "peer",
 )
 BOOTSTRAP_LIMIT = 5_000
+# Late spans read per cycle at most: a flood of backfilled spans cannot make one
+# cycle unbounded (the rest are still counted for /metrics, by id).
+LATE_LIMIT = 50_000
 
 
-def _rows(queryset) -> list[SpanRow]:
+def _rows(
+    queryset, *, previous: datetime | None = None, seen_upto_id: int = 0
+) -> list[SpanRow]:
+    """Spans as the core sees them. With ``previous``, a span that started by then
+    but has an id above ``seen_upto_id`` arrived since: it is marked late."""
     fields = ["epoch" if name == "start_time" else name for name in SPAN_FIELDS]
+    rows = queryset.annotate(epoch=Epoch("start_time")).values_list(*fields, "id")
+    if previous is None:
+        return [SpanRow(*row[:-1]) for row in rows]
+    before = previous.timestamp()
     return [
-        SpanRow(*row)
-        for row in queryset.annotate(epoch=Epoch("start_time")).values_list(*fields)
+        SpanRow(*row[:-1], late=row[3] <= before and row[-1] > seen_upto_id)
+        for row in rows
     ]
 
 
@@ -72,15 +89,29 @@ def endpoint_spans(key: EndpointKey):
 
 
 def load_cycle_input(
-    *, now: datetime, previous: datetime | None, config: DetectionConfig
+    *,
+    now: datetime,
+    previous: datetime | None,
+    config: DetectionConfig,
+    seen_upto_id: int = 0,
+    upto_id: int | None = None,
 ) -> CycleInput:
     """Everything one cycle needs, in a handful of indexed queries.
 
+    ``seen_upto_id`` is the newest span id the previous cycle could see, and
+    ``upto_id`` the newest this one reads: spans with ids between them became
+    visible since the previous cycle, whenever they started, so a long request
+    or a late delivery is judged and learned once (up to ``lookback`` late).
     The cost follows the window (and the number of endpoints), never the stored
     history: history is read once per new endpoint, for its first baseline.
     """
     window_start = now - timedelta(seconds=config.effective_window)
-    spans = _rows(Span.objects.filter(start_time__gt=window_start, start_time__lte=now))
+    in_window = Span.objects.filter(start_time__gt=window_start, start_time__lte=now)
+    if upto_id is not None:
+        in_window = in_window.filter(id__lte=upto_id)
+    spans = _rows(in_window, previous=previous, seen_upto_id=seen_upto_id)
+    if previous is not None and previous >= window_start and upto_id is not None:
+        spans += _late_rows(now, window_start, config, seen_upto_id, upto_id)
     counts: dict[EndpointKey, int] = defaultdict(int)
     for span in spans:
         if span.kind in ENDPOINT_KINDS:
@@ -92,19 +123,24 @@ def load_cycle_input(
     }
     epoch = now.timestamp()
     for key in counts.keys() - baselines.keys():
-        history = (
-            endpoint_spans(key)
-            .filter(
-                start_time__gt=now - timedelta(seconds=config.bootstrap_history),
-                start_time__lte=window_start,
-            )
-            .order_by("-start_time")[:BOOTSTRAP_LIMIT]
+        history = endpoint_spans(key).filter(
+            start_time__gt=now - timedelta(seconds=config.bootstrap_history),
+            start_time__lte=window_start,
         )
-        samples = history.annotate(epoch=Epoch("start_time")).values_list(
-            "epoch", "duration_ms"
+        if previous is not None:
+            # What is new since the previous cycle is learned by this one.
+            history = history.filter(id__lte=seen_upto_id)
+        samples = (
+            history.order_by("-start_time")[:BOOTSTRAP_LIMIT]
+            .annotate(epoch=Epoch("start_time"))
+            .values_list("epoch", "duration_ms")
         )
         baselines[key] = baselines_.bootstrap(
-            key, list(samples), now=epoch, config=config
+            key,
+            list(samples),
+            now=epoch,
+            until=window_start.timestamp(),
+            config=config,
         )
 
     borrowed: dict[EndpointKey, list[SpanRow]] = {}
@@ -126,13 +162,45 @@ def load_cycle_input(
         if rows:
             borrowed[key] = rows
 
-    in_incident: set[EndpointKey] = set()
-    for affected in Incident.objects.active().values_list("affected", flat=True):
-        in_incident.update(
-            EndpointKey(service, endpoint) for service, endpoint in affected
-        )
+    return CycleInput(
+        now=epoch,
+        previous=previous.timestamp() if previous else None,
+        spans=spans,
+        borrowed=borrowed,
+        baselines=baselines,
+        in_incident=_in_active_incidents(),
+        edges=_edges(),
+        evidence_since=operator_resolutions(now, config),
+    )
 
-    edges = [
+
+def _late_rows(
+    now: datetime,
+    window_start: datetime,
+    config: DetectionConfig,
+    seen_upto_id: int,
+    upto_id: int,
+) -> list[SpanRow]:
+    """Spans that started before the window but became visible since the previous
+    cycle (ids in (seen_upto_id, upto_id]), at most LATE_LIMIT of them."""
+    late = Span.objects.filter(
+        id__gt=seen_upto_id,
+        id__lte=upto_id,
+        start_time__gt=now - timedelta(seconds=config.lookback),
+        start_time__lte=window_start,
+    ).order_by("id")[:LATE_LIMIT]
+    return [row._replace(late=True) for row in _rows(late)]
+
+
+def _in_active_incidents() -> set[EndpointKey]:
+    keys: set[EndpointKey] = set()
+    for affected in Incident.objects.active().values_list("affected", flat=True):
+        keys.update(EndpointKey(service, endpoint) for service, endpoint in affected)
+    return keys
+
+
+def _edges() -> list[CallEdge]:
+    return [
         CallEdge(
             caller=EndpointKey(e.caller_service, e.caller_endpoint),
             callee=EndpointKey(e.callee_service, e.callee_endpoint),
@@ -144,12 +212,24 @@ def load_cycle_input(
         for e in DependencyEdge.objects.all()
     ]
 
-    return CycleInput(
-        now=epoch,
-        previous=previous.timestamp() if previous else None,
-        spans=spans,
-        borrowed=borrowed,
-        baselines=baselines,
-        in_incident=in_incident,
-        edges=edges,
+
+def operator_resolutions(
+    now: datetime, config: DetectionConfig
+) -> dict[EndpointKey, float]:
+    """Per endpoint, when an operator last resolved an incident touching it (while
+    the evidence that incident saw can still be in a cycle's look-back)."""
+    since: dict[EndpointKey, float] = {}
+    resolved = (
+        Incident.objects.filter(
+            status=IncidentStatus.RESOLVED,
+            resolved_at__gt=now - timedelta(seconds=config.lookback),
+            resolved_at__lte=now,
+        )
+        .exclude(resolved_by=SYSTEM_ACTOR)
+        .values_list("affected", "resolved_at")
     )
+    for affected, resolved_at in resolved:
+        for service, endpoint in affected:
+            key = EndpointKey(service, endpoint)
+            since[key] = max(since.get(key, 0.0), resolved_at.timestamp())
+    return since

@@ -7,7 +7,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from detection.models import Anomaly, EndpointBaseline, Incident
+from detection.models import Anomaly, EndpointBaseline, Incident, IncidentEvent
 
 
 class IsoDateTimeField(serializers.DateTimeField):
@@ -46,7 +46,19 @@ class AnomalySerializer(serializers.ModelSerializer):
             "last_seen",
             "example_trace_ids",
             "detail",
+            "history",
         ]
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    """One step of an incident's timeline."""
+
+    at = IsoDateTimeField()
+    event = serializers.CharField(source="kind")
+
+    class Meta:
+        model = IncidentEvent
+        fields = ["at", "event", "by", "note"]
 
 
 class CandidateSerializer(serializers.Serializer):
@@ -82,6 +94,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     affected = serializers.SerializerMethodField()
     trace_correlation = serializers.SerializerMethodField()
     anomalies = AnomalySerializer(many=True, read_only=True)
+    timeline = IncidentEventSerializer(source="events", many=True, read_only=True)
     first_detected = IsoDateTimeField()
     last_seen = IsoDateTimeField()
     acknowledged_at = IsoDateTimeField()
@@ -93,6 +106,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "id",
             "status",
             "severity",
+            "kind",
             "title",
             "root_cause",
             "affected_endpoints",
@@ -108,6 +122,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolution_note",
             "reopen_count",
+            "timeline",
         ]
 
     @extend_schema_field(RootCauseSerializer)

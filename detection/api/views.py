@@ -34,7 +34,8 @@ from detection.service_map import dependencies, services
 
 def _incidents():
     return Incident.objects.prefetch_related(
-        Prefetch("anomalies", queryset=Anomaly.objects.order_by("first_seen", "id"))
+        Prefetch("anomalies", queryset=Anomaly.objects.order_by("first_seen", "id")),
+        "events",
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
 from detection.core.calls import CallStats, collect_calls
 from detection.core.detectors import DETECTORS, latency
 from detection.core.detectors.base import DetectContext
+from detection.core.kinds import AnomalyType
 from detection.core.rca import build_groups
 from detection.core.stats import median
 from detection.core.summary import BucketSummary, summarize
@@ -20,12 +21,8 @@ from detection.core.types import (
     Group,
     SpanRow,
 )
-from detection.core.window import (
-    UNMATCHED,
-    EndpointWindow,
-    TraceIndex,
-    group_by_endpoint,
-)
+from detection.core.window import EndpointWindow, TraceIndex, group_by_endpoint
+from detection.core.witness import Witnesses
 
 
 @dataclass
@@ -33,7 +30,8 @@ class CycleInput:
     now: float
     # The previous cycle's time; None on the very first cycle.
     previous: float | None
-    # Every span (any kind) that started in (now - window, now].
+    # Every span (any kind) that started in (now - window, now], and the older
+    # ones that became visible only since the previous cycle (``SpanRow.late``).
     spans: list[SpanRow]
     # Endpoints with few spans in the window: their most recent older spans.
     borrowed: dict[EndpointKey, list[SpanRow]]
@@ -43,6 +41,9 @@ class CycleInput:
     in_incident: set[EndpointKey] = field(default_factory=set)
     # The call graph learned so far.
     edges: list[CallEdge] = field(default_factory=list)
+    # Endpoints an operator resolved an incident of: evidence that started before
+    # that moment (epoch) has been seen and dealt with, and opens nothing.
+    evidence_since: dict[EndpointKey, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,9 +65,14 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
     now = data.now
     window_start = now - config.effective_window
     by_endpoint = group_by_endpoint(data.spans)
-    # Traffic to real endpoints; a scanner probing unknown URLs proves nothing.
-    system_active = any(key.endpoint != UNMATCHED for key in by_endpoint)
     index = TraceIndex(data.spans)
+    witnesses = Witnesses(
+        by_endpoint=by_endpoint,
+        baselines=data.baselines,
+        edges=data.edges,
+        now=now,
+        config=config,
+    )
 
     # Spans new since the previous cycle: what the baselines learn from. After a gap
     # longer than the window (or on the first cycle) the window is all we have.
@@ -74,6 +80,9 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         bucket_start, elapsed = window_start, config.effective_window
     else:
         bucket_start, elapsed = data.previous, now - data.previous
+
+    def is_new(span: SpanRow) -> bool:
+        return span.late or span.start > bucket_start
 
     findings: list[Finding] = []
     learned: dict[EndpointKey, Baseline] = {}
@@ -83,7 +92,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         window = EndpointWindow(
             key, window_start, now, by_endpoint.get(key, []), data.borrowed.get(key, [])
         )
-        bucket = [s for s in window.spans if s.start > bucket_start]
+        bucket = [s for s in window.spans if is_new(s)]
         served = [s for s in bucket if not s.is_error]
         if (summary := summarize(bucket, baseline, config)) is not None:
             summaries[key] = summary
@@ -93,7 +102,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             window=window,
             baseline=baseline,
             in_incident=key in data.in_incident,
-            system_active=system_active,
+            witnesses=witnesses,
             self_time=index.self_time,
             cycle_median=median([s.duration_ms for s in served]) if served else None,
             cycle_samples=len(served),
@@ -104,26 +113,21 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         for detector in DETECTORS:
             verdict = detector.detect(context)
             if verdict.finding is not None:
-                mine.append(verdict.finding)
+                finding = verdict.finding
+                if finding.opens_incident and key in data.evidence_since:
+                    finding = _judged_since(
+                        detector, context, finding, data.evidence_since[key]
+                    )
+                mine.append(finding)
                 flagged.add(verdict.signal)
             if verdict.suspicious:
                 suspicious.add(verdict.signal)
-        findings.extend(_without_redundant(mine))
-        if baseline.is_new and baseline.sample_count:
-            # Just bootstrapped from history that already covers this window.
-            learned[key] = baselines_.learn(
-                baseline,
-                [],
-                self_times=[],
-                elapsed=0,
-                now=now,
-                suspicious=suspicious,
-                config=config,
-            )
-            continue
+        findings.extend(_without_redundant(_fresh(mine, window)))
         self_times = [t for t in (index.self_time(s) for s in served) if t is not None]
-        is_slow, _ = latency.slow_test(context)
-        slow_share = sum(map(is_slow, served)) / len(served) if served else None
+        slow_count = 0
+        if context.judged_enough:
+            is_slow, _ = latency.slow_test(context)
+            slow_count = sum(map(is_slow, served))
         learned[key] = baselines_.learn(
             baseline,
             bucket,
@@ -132,7 +136,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             now=now,
             suspicious=suspicious,
             flagged=flagged,
-            slow_share=slow_share,
+            slow_count=slow_count,
             config=config,
         )
 
@@ -141,7 +145,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         findings=findings,
         groups=groups,
         baselines=learned,
-        calls=collect_calls(data.spans, index, bucket_start),
+        calls=collect_calls(data.spans, index, is_new),
         window_start=window_start,
         window_end=now,
         elapsed=elapsed,
@@ -149,12 +153,56 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
     )
 
 
+def _judged_since(detector, context: DetectContext, finding: Finding, since: float):
+    """The finding as evidence that started after ``since`` alone supports it: an
+    operator's resolve is final for what it saw. Without enough such evidence the
+    finding may still keep another open incident alive, never open one."""
+    if finding.type == AnomalyType.SILENCE:
+        # Evidence of absence: the quiet stretch itself must follow the resolve.
+        fresh = finding.window_start >= since
+    elif finding.type == AnomalyType.SHIFT:
+        cycles = finding.detail.get("cycles", 1)
+        fresh = context.now - cycles * context.config.interval >= since
+    else:
+        window = context.window
+        recent = EndpointWindow(
+            window.key,
+            window.start,
+            window.end,
+            [s for s in window.spans if s.start > since],
+            [s for s in window.borrowed if s.start > since],
+        )
+        verdict = detector.detect(replace(context, window=recent))
+        if verdict.finding is not None and verdict.finding.opens_incident:
+            return verdict.finding
+        fresh = False
+    return finding if fresh else replace(finding, opens_incident=False)
+
+
+def _fresh(findings: list[Finding], window: EndpointWindow) -> list[Finding]:
+    """A finding whose bad spans are all borrowed (older than the window) brings
+    no new evidence: it may keep an open incident alive, never open one. After
+    traffic stops, a quiet endpoint is judged on its last few requests for a
+    while; a fault among them was already seen when they were new."""
+    if not window.borrowed:
+        return findings
+    current = {s.span_id for s in window.spans if s.span_id}
+    return [
+        replace(f, opens_incident=False)
+        if f.opens_incident
+        and f.bad_span_ids
+        and not any(i in current for i in f.bad_span_ids)
+        else f
+        for f in findings
+    ]
+
+
 def _without_redundant(findings: list[Finding]) -> list[Finding]:
     """A latency shift up says less than a latency anomaly on the same endpoint."""
-    if not any(f.type == "latency_anomaly" for f in findings):
+    if not any(f.type == AnomalyType.LATENCY for f in findings):
         return findings
     return [
         f
         for f in findings
-        if not (f.type == "latency_shift" and f.detail.get("direction") == "up")
+        if not (f.type == AnomalyType.SHIFT and f.detail.get("direction") == "up")
     ]

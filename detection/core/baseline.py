@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from detection.config import DetectionConfig
+from detection.core import slowness
 from detection.core.stats import median, time_weighted_alpha
 from detection.core.types import Baseline, EndpointKey, SpanRow
 
@@ -26,12 +27,14 @@ def bootstrap(
     history: Sequence[tuple[float, float]],
     *,
     now: float,
+    until: float,
     config: DetectionConfig,
 ) -> Baseline:
     """A starting baseline from an endpoint's stored history (may be empty).
 
-    ``history`` holds (start epoch, duration ms) pairs: all a first baseline needs,
-    and a fraction of the cost of reading whole spans when a big history is met.
+    ``history`` holds (start epoch, duration ms) pairs that started by ``until``
+    (where the cycle's own window begins): all a first baseline needs, and a
+    fraction of the cost of reading whole spans when a big history is met.
     Error rates start at zero: an endpoint that fails from its first request is a
     finding, not a norm. Latency and traffic start from what history shows.
     """
@@ -44,11 +47,9 @@ def bootstrap(
     baseline.log_level = level
     baseline.log_anchor = level
     baseline.log_spread = median([abs(x - level) for x in logs])
-    threshold = level + math.log(config.latency_ratio)
-    baseline.tail_fraction = sum(1 for x in logs if x > threshold) / len(logs)
-    baseline.request_rate = len(history) / max(
-        now - min(starts), config.effective_window
-    )
+    baseline.tail_fraction = _tail_share(logs, level, config)
+    # The history covers (oldest start, until]: the window after it is not in it.
+    baseline.request_rate = len(history) / max(until - min(starts), config.interval)
     baseline.sample_count = len(history)
     baseline.learned_at = now
     baseline.last_seen = max(starts)
@@ -69,15 +70,25 @@ def learn(
     suspicious: set[str],
     config: DetectionConfig,
     flagged: set[str] = frozenset(),
-    slow_share: float | None = None,
+    slow_count: int = 0,
 ) -> Baseline:
     """The baseline after one cycle: each signal learns only if it looked healthy.
 
-    ``bucket`` holds the endpoint's spans that are new since the previous cycle.
-    ``suspicious`` signals looked off, ``flagged`` ones produced a finding;
-    ``slow_share`` is the share of the bucket the latency detector calls slow. While a
-    signal has been suspicious for longer than ``relearn_after`` it learns again, so
-    a change nobody reverted becomes the new normal.
+    ``bucket`` holds the endpoint's spans that became visible since the previous
+    cycle. ``suspicious`` signals looked off, ``flagged`` ones produced a finding;
+    ``slow_count`` is how many of the bucket's successful requests the latency
+    detector calls slow against this baseline. While a signal has been suspicious
+    for longer than ``relearn_after`` it learns again, so a change nobody
+    reverted becomes the new normal.
+
+    Until the baseline has learned ``min_baseline_samples`` requests nothing is
+    judged against it, and it learns every request it sees, pooled: the level is
+    the weighted mean of the medians so far, and the tail rate and spread are
+    measured against that pooled level (never against a level not learned yet,
+    which would make every request look slow). After that, the tail rate and the
+    spread learn only from cycles that are unremarkable against what was known
+    before them, so the cycles of a fault that is not yet significant cannot
+    teach the baseline to expect it.
     """
     learned = replace(baseline, suspicious_since=dict(baseline.suspicious_since))
     learned.is_new = False
@@ -108,13 +119,6 @@ def learn(
     # Until the baseline has seen enough requests, average them (a cold start
     # converges at once instead of creeping up from zero).
     weight = max(alpha, n / (baseline.sample_count + n))
-    # The anchor, own time and tail rate learn about ten times more slowly.
-    slow_weight = max(
-        time_weighted_alpha(
-            config.ewma_alpha, elapsed, ANCHOR_SLOWDOWN * config.interval
-        ),
-        n / (baseline.sample_count + n),
-    )
     if "errors" not in blocked:
         errors = sum(1 for s in bucket if s.is_error)
         learned.error_rate = _move(baseline.error_rate, errors / n, weight)
@@ -122,40 +126,116 @@ def learn(
     served = [s for s in bucket if not s.is_error]
     if not served:
         return learned
-    n = len(served)
     logs = [_log(s.duration_ms) for s in served]
-    if "latency" not in flagged or "latency" not in blocked:
-        # How often healthy requests are "slow" is learned from every cycle that
-        # raised no finding, suspicious or not (leaving out the cycles that happen
-        # to hold a few slow requests would teach a rate that is too low), and
-        # slowly, so that a slowdown creeping in cannot teach it in time.
-        if slow_share is None:
-            threshold = math.log(baseline.reference_ms * config.latency_ratio)
-            slow_share = sum(1 for x in logs if x > threshold) / n
-        learned.tail_fraction = _move(baseline.tail_fraction, slow_share, slow_weight)
-        # The spread, for the same reason: how far requests stray from the level.
-        deviation = median([abs(x - baseline.log_level) for x in logs])
-        learned.log_spread = _move(baseline.log_spread, deviation, weight)
+    if baseline.sample_count < config.min_baseline_samples:
+        _learn_pooled(learned, baseline, logs, self_times, now, config)
+    else:
+        _learn_judged(
+            learned,
+            baseline,
+            logs,
+            self_times,
+            now=now,
+            elapsed=elapsed,
+            relearning="latency" in suspicious and "latency" not in blocked,
+            blocked="latency" in blocked,
+            slow_share=slow_count / len(served),
+            taught=(
+                "latency" not in flagged
+                and not slowness.remarkable(slow_count, len(served), baseline)
+            ),
+            config=config,
+        )
     _learn_cycle_median(
         learned, [s.duration_ms for s in served], "shift" in blocked, config
     )
-    if "latency" not in blocked:
-        center = median(logs)
-        learned.log_level = _move(baseline.log_level, center, weight)
-        anchor = baseline.log_anchor if baseline.log_anchor is not None else center
-        learned.log_anchor = _move(anchor, center, slow_weight)
-        if self_times:
-            # Own time learns as slowly as the anchor: a creeping slowdown in an
-            # endpoint's own code must not become its norm within minutes.
-            typical = median(self_times)
-            learned.self_time_ms = (
-                typical
-                if baseline.self_time_ms is None
-                else _move(baseline.self_time_ms, typical, slow_weight)
-            )
-        learned.sample_count = baseline.sample_count + n
-        learned.learned_at = now
     return learned
+
+
+def _tail_share(logs: Sequence[float], log_level: float, config: DetectionConfig):
+    limit = math.log(slowness.threshold_ms(config, math.exp(log_level)))
+    return sum(1 for x in logs if x > limit) / len(logs)
+
+
+def _learn_pooled(
+    learned: Baseline,
+    baseline: Baseline,
+    logs: Sequence[float],
+    self_times: Sequence[float],
+    now: float,
+    config: DetectionConfig,
+) -> None:
+    """A baseline still warming up: every request counts, equally."""
+    n = len(logs)
+    weight = n / (baseline.sample_count + n)
+    level = _move(baseline.log_level, median(logs), weight)
+    learned.log_level = level
+    learned.log_anchor = level
+    # Share and spread of this bucket around the pooled level; the earlier
+    # buckets' shares were measured against earlier (close) pooled levels.
+    learned.tail_fraction = _move(
+        baseline.tail_fraction, _tail_share(logs, level, config), weight
+    )
+    learned.log_spread = _move(
+        baseline.log_spread, median([abs(x - level) for x in logs]), weight
+    )
+    if self_times:
+        typical = median(self_times)
+        learned.self_time_ms = (
+            typical
+            if baseline.self_time_ms is None
+            else _move(baseline.self_time_ms, typical, weight)
+        )
+    learned.sample_count = baseline.sample_count + n
+    learned.learned_at = now
+
+
+def _learn_judged(
+    learned: Baseline,
+    baseline: Baseline,
+    logs: Sequence[float],
+    self_times: Sequence[float],
+    *,
+    now: float,
+    elapsed: float,
+    slow_share: float,
+    relearning: bool,
+    blocked: bool,
+    taught: bool,
+    config: DetectionConfig,
+) -> None:
+    """A baseline that judges: learn what the cycle's evidence allows."""
+    n = len(logs)
+    alpha = time_weighted_alpha(config.ewma_alpha, elapsed, config.interval)
+    weight = max(alpha, n / (baseline.sample_count + n))
+    # The anchor, own time and tail rate learn about ten times more slowly.
+    slow_weight = max(
+        time_weighted_alpha(
+            config.ewma_alpha, elapsed, ANCHOR_SLOWDOWN * config.interval
+        ),
+        n / (baseline.sample_count + n),
+    )
+    if taught or relearning:
+        learned.tail_fraction = _move(baseline.tail_fraction, slow_share, slow_weight)
+        deviation = median([abs(x - baseline.log_level) for x in logs])
+        learned.log_spread = _move(baseline.log_spread, deviation, weight)
+    if blocked:
+        return
+    center = median(logs)
+    learned.log_level = _move(baseline.log_level, center, weight)
+    anchor = baseline.log_anchor if baseline.log_anchor is not None else center
+    learned.log_anchor = _move(anchor, center, slow_weight)
+    if self_times:
+        # Own time learns as slowly as the anchor: a creeping slowdown in an
+        # endpoint's own code must not become its norm within minutes.
+        typical = median(self_times)
+        learned.self_time_ms = (
+            typical
+            if baseline.self_time_ms is None
+            else _move(baseline.self_time_ms, typical, slow_weight)
+        )
+    learned.sample_count = baseline.sample_count + n
+    learned.learned_at = now
 
 
 def _learn_cycle_median(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from detection.core.types import EndpointKey, SpanRow
@@ -25,12 +26,12 @@ class CallStats:
 
 
 def collect_calls(
-    spans: list[SpanRow], index: TraceIndex, since: float
+    spans: list[SpanRow], index: TraceIndex, is_new: Callable[[SpanRow], bool]
 ) -> dict[tuple[EndpointKey, EndpointKey], CallStats]:
-    """Edges among endpoint spans that started after ``since``."""
+    """Edges among the endpoint spans that are new in this cycle."""
     stats: dict[tuple[EndpointKey, EndpointKey], CallStats] = {}
     for span in spans:
-        if span.start <= since or span.kind not in ENDPOINT_KINDS:
+        if span.kind not in ENDPOINT_KINDS or not is_new(span):
             continue
         client = None
         parent = index.by_id.get(span.parent_span_id) if span.parent_span_id else None

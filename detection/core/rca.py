@@ -14,8 +14,9 @@ trace links fall back to the learned call graph.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from detection.core.kinds import AnomalyType, FaultKind
 from detection.core.types import (
     Baseline,
     CallEdge,
@@ -32,7 +33,6 @@ MAX_CANDIDATES = 5
 # A call must account for at least this share of a slow span's excess time to be
 # followed; below it the time was spent in the span itself.
 FOLLOW_SHARE = 0.5
-SILENCE = "timeout_issue"
 NETWORK = "network"
 
 
@@ -58,6 +58,9 @@ class CallGraph:
         self.by_client: dict[tuple[EndpointKey, str, str], EndpointKey] = {}
         self.offset: dict[tuple[EndpointKey, EndpointKey], float] = {}
         self.gap: dict[tuple[EndpointKey, EndpointKey], float] = {}
+        # Calls the caller records CLIENT spans for: had it made such a call and
+        # failed, its trace would show it.
+        self.traced: set[tuple[EndpointKey, EndpointKey]] = set()
         for edge in edges:
             if edge.offset_ms is not None:
                 self.offset[(edge.caller, edge.callee)] = edge.offset_ms
@@ -68,6 +71,7 @@ class CallGraph:
             if edge.client_endpoint:
                 signature = (edge.caller, edge.client_endpoint, edge.peer)
                 self.by_client[signature] = edge.callee
+                self.traced.add((edge.caller, edge.callee))
 
     def callee_of(self, caller: EndpointKey, client: SpanRow) -> EndpointKey:
         """Who a CLIENT span was calling; the peer itself if never seen answering."""
@@ -88,6 +92,8 @@ class _Walker:
         self.baselines = baselines
         self.graph = graph
         self.depth: dict[EndpointKey, int] = {}
+        # Roots blamed because calls to them got no answer: they stopped answering.
+        self.unanswered: set[EndpointKey] = set()
         # Excess time between CLIENT and SERVER spans, per network pseudo-endpoint.
         self.network_gaps: dict[EndpointKey, list[float]] = {}
 
@@ -172,6 +178,7 @@ class _Walker:
                 # Nobody answered: the callee is to blame, whatever its own spans say.
                 key = self.graph.callee_of(node.key, chosen.client)
                 self.depth[key] = max(self.depth.get(key, 0), depth)
+                self.unanswered.add(key)
                 return key, chosen.client
             gap = self._gap_excess(node, chosen)
             if (
@@ -231,7 +238,7 @@ def _trace_votes(finding: Finding, walker: _Walker) -> _Explained:
         span = walker.index.by_id.get(span_id)
         if span is None:
             continue
-        key, shown = walker.origin(span, failed=finding.type == "error_spike")
+        key, shown = walker.origin(span, failed=finding.type == AnomalyType.ERRORS)
         votes[key] += 1
         if len(examples) < 5:
             examples.append(shown)
@@ -254,7 +261,7 @@ def build_groups(
 
     explained: list[_Explained] = []
     for finding in findings:
-        if finding.type == SILENCE or _is_drop(finding):
+        if finding.type == AnomalyType.SILENCE or _is_drop(finding):
             explained.append(_Explained(finding, Counter({finding.key: 1}), "self", []))
             continue
         item = _trace_votes(finding, walker)
@@ -266,11 +273,14 @@ def build_groups(
             # without leaving spans can still explain it, through the call graph.
             # Calls run in order, and a failing call stops the ones after it: the
             # first troubled callee is the suspect.
+            # Only callees whose calls leave no CLIENT span: where the caller
+            # traces its calls, a failed call would be in the trace, so a
+            # troubled callee it did not even call is a symptom, not the cause.
             suspects = sorted(
                 (
                     k
                     for k in graph.callees.get(finding.key, ())
-                    if k in by_key and k != top
+                    if k in by_key and k != top and (finding.key, k) not in graph.traced
                 ),
                 key=lambda k: (graph.offset.get((finding.key, k), float("inf")), k),
             )
@@ -282,11 +292,14 @@ def build_groups(
     # A silent endpoint whose callers are failing for another reason is a symptom:
     # nobody called it. It joins their incident and proposes no root of its own.
     voted_for = {
-        key for item in explained if item.finding.type != SILENCE for key in item.votes
+        key
+        for item in explained
+        if item.finding.type != AnomalyType.SILENCE
+        for key in item.votes
     }
     for item in explained:
         finding = item.finding
-        if finding.type != SILENCE or finding.key in voted_for:
+        if finding.type != AnomalyType.SILENCE or finding.key in voted_for:
             continue
         callers = [k for k in graph.callers.get(finding.key, ()) if k in by_key]
         if callers:
@@ -303,8 +316,14 @@ def build_groups(
             for other in by_key[item.finding.key]:
                 groups_of.union(node, _node(other))
         total = sum(item.votes.values())
+        top = max(item.votes.items(), key=lambda kv: (kv[1], kv[0]), default=None)
         for key, count in item.votes.items():
-            if count / total >= 0.2:
+            # A finding joins the root most of its evidence leads to. A second
+            # root with a fault of its own is another fault (two callees failing
+            # under one caller are two incidents); one without findings of its
+            # own (a callee that left no spans) is only seen through this one.
+            alone = key not in by_key
+            if key == top[0] or (alone and count / total >= 0.2):
                 groups_of.union(node, ("endpoint", key))
         if item.method == "symptom":
             for caller in graph.callers.get(item.finding.key, ()):
@@ -314,7 +333,32 @@ def build_groups(
     members: dict = defaultdict(list)
     for item in explained:
         members[groups_of.find(_node(item.finding))].append(item)
-    return [_group(items, walker) for items in members.values()]
+    groups = []
+    for items in members.values():
+        groups.extend(_by_kind(_group(items, walker), walker))
+    return groups
+
+
+def _by_kind(group: Group, walker: _Walker) -> list[Group]:
+    """One group per kind of fault at its root: an incident is one root *and* one
+    kind. The root's own findings say which kinds; symptoms elsewhere join the
+    group of their own kind, else the root's gravest (errors before latency). A
+    root without findings of its own is a callee that stopped answering (latency:
+    no answer is the slowest one) or takes the kind most of its symptoms show."""
+    own = [f for f in group.findings if f.key == group.root]
+    kinds = sorted({f.kind for f in own}, key=lambda k: k != FaultKind.ERRORS)
+    if not kinds:
+        if group.root in walker.unanswered:
+            kinds = [FaultKind.LATENCY]
+        else:
+            counts = Counter(f.kind for f in group.findings)
+            kinds = [max(counts, key=lambda k: (counts[k], k == FaultKind.ERRORS))]
+    if len(kinds) == 1:
+        return [replace(group, kind=kinds[0])]
+    parts = {kind: [] for kind in kinds}
+    for finding in group.findings:
+        parts[finding.kind if finding.kind in parts else kinds[0]].append(finding)
+    return [replace(group, kind=kind, findings=found) for kind, found in parts.items()]
 
 
 def _group(items: list[_Explained], walker: _Walker) -> Group:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detection.config import DetectionConfig
+from detection.core import slowness
 from detection.core.stats import quantile
 from detection.core.types import Baseline, SpanRow
 
@@ -36,5 +37,5 @@ def summarize(
         p95_ms=quantile(durations, 0.95),
         p99_ms=quantile(durations, 0.99),
         baseline_ms=reference,
-        threshold_ms=reference * config.latency_ratio if reference else None,
+        threshold_ms=slowness.threshold_ms(config, reference) if reference else None,
     )

@@ -4,6 +4,8 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from detection.core.kinds import AnomalyType, FaultKind
+
 
 class EndpointKey(NamedTuple):
     service: str
@@ -27,6 +29,9 @@ class SpanRow(NamedTuple):
     span_id: str | None
     parent_span_id: str | None
     peer: str = ""
+    # Started before the previous cycle but became visible only since then (a
+    # long request, an exporter's retry, a clock behind): judged and learned now.
+    late: bool = False
 
     @property
     def key(self) -> EndpointKey:
@@ -82,20 +87,12 @@ class Baseline:
         return math.exp(min(self.log_level, anchor))
 
 
-SHORT_TYPES = {
-    "latency_anomaly": "latency",
-    "latency_shift": "shift",
-    "error_spike": "errors",
-    "timeout_issue": "timeout",
-}
-
-
 @dataclass(frozen=True)
 class Finding:
     """One anomaly of one endpoint in one cycle."""
 
     key: EndpointKey
-    type: str  # latency_anomaly | error_spike | timeout_issue
+    type: AnomalyType
     observed: float
     expected: float
     sample_count: int
@@ -116,8 +113,8 @@ class Finding:
         return self.observed / self.expected if self.expected else 0.0
 
     @property
-    def short_type(self) -> str:
-        return SHORT_TYPES.get(self.type, self.type)
+    def kind(self) -> FaultKind:
+        return self.type.kind
 
 
 @dataclass(frozen=True)
@@ -150,10 +147,12 @@ class Group:
     confidence: float
     findings: list[Finding]
     evidence: dict
+    kind: FaultKind = FaultKind.LATENCY
 
     @property
     def fingerprint(self) -> str:
-        return self.root.label()
+        """What an incident is: one root and one kind of fault."""
+        return f"{self.root.label()}#{self.kind}"
 
     @property
     def affected(self) -> list[EndpointKey]:

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from detection.models import AnalysisRun, Incident
+from telemetry.models import Span
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +156,21 @@ def test_metrics_per_endpoint_with_baselines(user_client, incident):
     assert "POST /payment" not in body["metrics"]  # CLIENT spans are not endpoints
     assert user_client.get("/aiops/metrics?window=5").status_code == 400
     assert user_client.get("/aiops/metrics?at=yesterday").status_code == 400
+
+
+def test_metrics_rates_count_only_the_time_there_was_telemetry(user_client):
+    # The system started 60 s before "at": 120 checkouts in those 60 s are 2/s,
+    # not 120 spread over the 300 s window.
+    store(shop_traffic(T0, 60, rps=2.0, seed=4))
+    count = Span.objects.filter(endpoint="checkout").count()
+
+    body = user_client.get(
+        "/aiops/metrics", {"window": 300, "at": "2026-01-20T10:01:00+00:00"}
+    ).json()
+
+    checkout = body["metrics"]["checkout"]
+    assert checkout["request_count"] == count
+    assert checkout["request_rate"] == pytest.approx(count / 60, abs=0.05)
 
 
 def test_analyze_runs_a_cycle_for_staff_only(user_client, staff_client):

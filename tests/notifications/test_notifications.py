@@ -125,16 +125,11 @@ def test_pagerduty_follows_the_lifecycle_with_one_dedup_key(receiver):
 
 def test_one_notification_per_lifecycle_event(receiver):
     channel(receiver)
-    # Latency first (medium/high), then errors on top: the incident escalates.
+    # A third of payments fail (high), then nearly all (critical): it escalates.
     store(shop_traffic(T0, 600, seed=1))
-    store(shop_traffic(FAULT_AT, 120, fault=Fault(payment_delay_ms=400), seed=2))
+    store(shop_traffic(FAULT_AT, 120, fault=Fault(payment_error_rate=0.35), seed=2))
     store(
-        shop_traffic(
-            FAULT_AT + 120,
-            120,
-            seed=3,
-            fault=Fault(payment_delay_ms=400, payment_error_rate=0.9),
-        )
+        shop_traffic(FAULT_AT + 120, 120, seed=3, fault=Fault(payment_error_rate=0.9))
     )
     store(shop_traffic(FAULT_AT + 240, 600, seed=4))
     run_cycles(T0, T0 + 1440)

@@ -9,6 +9,7 @@ from detection.config import DetectionConfig
 from detection.core.stats import binomial_tail
 from detection.core.types import Baseline, Finding, SpanRow
 from detection.core.window import EndpointWindow
+from detection.core.witness import Witnesses
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class DetectContext:
     baseline: Baseline
     # The endpoint is part of an open incident: the relaxed criteria keep it open.
     in_incident: bool
-    # Some endpoint, anywhere, has spans in the window: the system is not idle.
-    system_active: bool
+    # Who vouches that this endpoint should be busy (the silence detector).
+    witnesses: Witnesses | None = None
     # A span's own time (duration minus time in its calls), None without calls.
     self_time: Callable[[SpanRow], float | None] = lambda span: None
     # Median latency of the spans new in this cycle; None if there are none.

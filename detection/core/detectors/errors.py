@@ -10,10 +10,11 @@ from detection.core.detectors.base import (
     span_ids,
     stretches,
 )
+from detection.core.kinds import AnomalyType
 from detection.core.types import Finding
 
 SIGNAL = "errors"
-TYPE = "error_spike"
+TYPE = AnomalyType.ERRORS
 MIN_ERROR_RATE = 0.01
 
 

@@ -15,7 +15,7 @@ also be ``latency_min_delta_ms`` slower than usual: a 1 ms health check that too
 
 from __future__ import annotations
 
-from detection.config import DetectionConfig
+from detection.core import slowness
 from detection.core.detectors.base import (
     DetectContext,
     Verdict,
@@ -25,45 +25,17 @@ from detection.core.detectors.base import (
     stretches,
     succeeded,
 )
+from detection.core.kinds import AnomalyType
 from detection.core.stats import median
-from detection.core.types import Finding, SpanRow
+from detection.core.types import Finding
 
 SIGNAL = "latency"
-TYPE = "latency_anomaly"
-# Healthy endpoints are assumed to be this slow this often, at least, so that a
-# baseline learned from very regular traffic does not make any blip significant.
-MIN_TAIL_FRACTION = 0.01
-# Own time must add at least this share of the usual latency to count.
-MIN_OWN_SHARE = 0.25
-
-
-def slow_threshold_ms(cfg: DetectionConfig, reference_ms: float) -> float:
-    """Latency above which a request counts as slow."""
-    return max(
-        reference_ms * cfg.latency_ratio, reference_ms + cfg.latency_min_delta_ms
-    )
+TYPE = AnomalyType.LATENCY
 
 
 def slow_test(ctx: DetectContext):
     """The predicate "this request was slow", and whether own time is judged."""
-    cfg, baseline = ctx.config, ctx.baseline
-    total_limit = slow_threshold_ms(cfg, baseline.reference_ms)
-    own = baseline.self_time_ms
-    if not own or own <= 0:
-        return (lambda s: s.duration_ms > total_limit), False
-    own_limit = max(
-        own * cfg.latency_ratio,
-        own + MIN_OWN_SHARE * baseline.reference_ms,
-        own + cfg.latency_min_delta_ms,
-    )
-
-    def is_slow(span: SpanRow) -> bool:
-        if span.duration_ms > total_limit:
-            return True
-        own_time = ctx.self_time(span)
-        return own_time is not None and own_time > own_limit
-
-    return is_slow, True
+    return slowness.slow_predicate(ctx.config, ctx.baseline, ctx.self_time)
 
 
 def detect(ctx: DetectContext) -> Verdict:
@@ -82,7 +54,7 @@ def detect(ctx: DetectContext) -> Verdict:
         return Verdict(SIGNAL)
     best = most_significant(
         evidence,
-        base_rate=max(baseline.tail_fraction, MIN_TAIL_FRACTION),
+        base_rate=slowness.tail_rate(baseline),
         min_bad=cfg.min_slow_samples,
         min_fraction=cfg.min_slow_fraction,
         significance=cfg.significance,
@@ -101,10 +73,10 @@ def detect(ctx: DetectContext) -> Verdict:
         "slow_requests": len(slow),
         "slow_fraction": round(shown.fraction, 4),
         "window_p50_ms": round(median([s.duration_ms for s in shown.spans]), 3),
-        "threshold_ms": round(slow_threshold_ms(cfg, expected), 3),
+        "threshold_ms": round(slowness.threshold_ms(cfg, expected), 3),
         "p_value": shown.p_value if best else None,
     }
-    if judges_own and observed <= slow_threshold_ms(cfg, expected):
+    if judges_own and observed <= slowness.threshold_ms(cfg, expected):
         # Slow in its own code rather than overall: say so, with the own times.
         own_times = [t for t in (ctx.self_time(s) for s in slow) if t is not None]
         if own_times:

@@ -20,11 +20,12 @@ from detection.core.detectors.base import (
     span_ids,
     succeeded,
 )
+from detection.core.kinds import AnomalyType
 from detection.core.stats import median
 from detection.core.types import Finding
 
 SIGNAL = "shift"
-TYPE = "latency_shift"
+TYPE = AnomalyType.SHIFT
 MIN_CYCLES = 20
 
 

@@ -1,0 +1,51 @@
+"""One vocabulary for what detectors find, shared by the core, the models and the API.
+
+An anomaly type names one detector's finding. A fault kind is coarser: what an
+operator would call the fault, and half of an incident's identity (the other
+half is its root). Latency, a latency shift and an endpoint that stopped
+answering are all "latency" (a request that never completes is the slowest
+one); failed requests are "errors".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AnomalyType(StrEnum):
+    LATENCY = "latency_anomaly"
+    SHIFT = "latency_shift"
+    ERRORS = "error_spike"
+    SILENCE = "timeout_issue"
+
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+    @property
+    def short(self) -> str:
+        """The prototype's words in ``correlated_failures`` (``payment_errors``)."""
+        return SHORT[self]
+
+    @property
+    def kind(self) -> FaultKind:
+        return FaultKind.ERRORS if self is AnomalyType.ERRORS else FaultKind.LATENCY
+
+
+class FaultKind(StrEnum):
+    LATENCY = "latency"
+    ERRORS = "errors"
+
+
+LABELS = {
+    AnomalyType.LATENCY: "Latency anomaly",
+    AnomalyType.SHIFT: "Latency shift",
+    AnomalyType.ERRORS: "Error spike",
+    AnomalyType.SILENCE: "Silent endpoint",
+}
+SHORT = {
+    AnomalyType.LATENCY: "latency",
+    AnomalyType.SHIFT: "shift",
+    AnomalyType.ERRORS: "errors",
+    AnomalyType.SILENCE: "timeout",
+}
