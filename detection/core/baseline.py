@@ -85,9 +85,9 @@ def learn(
     judged against it, and it learns every request it sees, pooled: the level is
     the weighted mean of the medians so far, and the tail rate and spread are
     measured against that pooled level (never against a level not learned yet,
-    which would make every request look slow). After that, the tail rate and the
-    spread learn only from cycles that are unremarkable against what was known
-    before them, so the cycles of a fault that is not yet significant cannot
+    which would make every request look slow). After that, latency (level, tail
+    rate, spread) learns only from cycles that are unremarkable against what was
+    known before them, so the cycles of a fault that is not yet significant cannot
     teach the baseline to expect it.
     """
     learned = replace(baseline, suspicious_since=dict(baseline.suspicious_since))
@@ -95,6 +95,17 @@ def learn(
     if bucket:
         newest = max(s.start for s in bucket)
         learned.last_seen = max(newest, baseline.last_seen or newest)
+
+    served = [s for s in bucket if not s.is_error]
+    judging = baseline.sample_count >= config.min_baseline_samples
+    remarkable = (
+        judging
+        and bool(served)
+        and slowness.remarkable(slow_count, len(served), baseline)
+    )
+    if remarkable:
+        # Too slow to learn from, whatever the window-wide detectors made of it.
+        suspicious = suspicious | {"latency"}
 
     blocked = set()
     for signal in SIGNALS:
@@ -123,11 +134,10 @@ def learn(
         errors = sum(1 for s in bucket if s.is_error)
         learned.error_rate = _move(baseline.error_rate, errors / n, weight)
     # Latency is learned from the requests that succeeded (see detectors.base).
-    served = [s for s in bucket if not s.is_error]
     if not served:
         return learned
     logs = [_log(s.duration_ms) for s in served]
-    if baseline.sample_count < config.min_baseline_samples:
+    if not judging:
         _learn_pooled(learned, baseline, logs, self_times, now, config)
     else:
         _learn_judged(
@@ -140,10 +150,7 @@ def learn(
             relearning="latency" in suspicious and "latency" not in blocked,
             blocked="latency" in blocked,
             slow_share=slow_count / len(served),
-            taught=(
-                "latency" not in flagged
-                and not slowness.remarkable(slow_count, len(served), baseline)
-            ),
+            taught="latency" not in flagged and not remarkable,
             config=config,
         )
     _learn_cycle_median(
