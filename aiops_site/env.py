@@ -63,3 +63,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def local_url(bind: str) -> str:
+    """The URL a process on this machine reaches a server bound to ``bind`` at
+    (``0.0.0.0:8000`` -> ``http://127.0.0.1:8000``)."""
+    host, _, port = bind.rpartition(":")
+    host = host or "127.0.0.1"
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host in ("[::]", "::"):
+        host = "[::1]"
+    return f"http://{host}:{port}" if port else f"http://{host}"

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from aiops_site.env import env_bool, env_float, env_int, env_list, env_str
+from aiops_site.env import env_bool, env_float, env_int, env_list, env_str, local_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("AIOPS_DATA_DIR", str(BASE_DIR / "var")))
@@ -184,6 +184,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "aiops_site.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "aiops_site.api_errors.exception_handler",
+    # Rate limits key anonymous clients by address. X-Forwarded-For is believed only
+    # as far as the proxies in front of this app set it (AIOPS_TRUSTED_PROXIES);
+    # with none, the socket's address, which no client can choose.
+    "NUM_PROXIES": env_int("AIOPS_TRUSTED_PROXIES", 0, minimum=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -239,7 +243,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("AIOPS_LOG_LEVEL", "INFO")},
     "loggers": {
-        "django_q": {"level": env_str("AIOPS_Q_LOG_LEVEL", "WARNING")},
+        # django-q2 logs as "django-q" (with a hyphen), not its package name.
+        "django-q": {"level": env_str("AIOPS_Q_LOG_LEVEL", "WARNING")},
         # Its debug lines carry full URLs, and webhook URLs are secrets.
         "urllib3": {"level": "WARNING"},
     },
@@ -258,6 +263,7 @@ AIOPS_TELEMETRY_EXCLUDE_PATHS = env_list(
         "/v1/",
         "/metrics",
         "/favicon.ico",
+        "/healthz",
     ],
 )
 # Synchronous writes (one INSERT per request): for tests and debugging only.
@@ -269,8 +275,15 @@ AIOPS_TELEMETRY_FLUSH_INTERVAL = env_float(
 )
 
 # --- AIOps: OTLP/HTTP ingestion (POST /v1/traces) ---------------------------------
-# When set, exporters must send "Authorization: Bearer <token>".
+# Exporters send "Authorization: Bearer <key>" of an ingest token (aiops_setup makes
+# one, var/ingest_token; manage.py ingest_token makes more, per service). This
+# variable, if set, is one more key, allowed to write any service.
 AIOPS_OTLP_TOKEN = env_str("AIOPS_OTLP_TOKEN")
+# Development only: clients on this machine (loopback) may export without a key.
+AIOPS_OTLP_OPEN_LOOPBACK = env_bool("AIOPS_OTLP_OPEN_LOOPBACK", False)
+# Spans starting (or ending) further than this in the future are refused: a
+# client's clock may be a little ahead, never minutes.
+AIOPS_OTLP_MAX_CLOCK_SKEW = env_float("AIOPS_OTLP_MAX_CLOCK_SKEW", 60.0, minimum=0.0)
 # Largest accepted body, before and after gzip.
 AIOPS_OTLP_MAX_BYTES = env_int("AIOPS_OTLP_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 # Exports stored at once per process; more get 429 and a Retry-After.
@@ -287,8 +300,11 @@ AIOPS_NOTIFY_MAX_ATTEMPTS = env_int("AIOPS_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
 AIOPS_RETENTION_DAYS = env_float("AIOPS_RETENTION_DAYS", 7.0, minimum=0.01)
 
 # --- AIOps: demo shop -----------------------------------------------------------
-# Empty: checkout calls payment and inventory on the origin its own request came in on.
-AIOPS_DEMO_BASE_URL = env_str("AIOPS_DEMO_BASE_URL", "")
+# Where checkout calls payment and inventory. Never the request's Host header (any
+# client can send one, and would aim the shop's calls anywhere): by default the
+# address scripts/run.py serves on (AIOPS_BIND), as seen from this machine.
+AIOPS_BIND = env_str("AIOPS_BIND", "127.0.0.1:8000")
+AIOPS_DEMO_BASE_URL = env_str("AIOPS_DEMO_BASE_URL", "") or local_url(AIOPS_BIND)
 AIOPS_DEMO_TIMEOUT = env_float("AIOPS_DEMO_TIMEOUT", 5.0, minimum=0.01)
 AIOPS_DEMO_MAX_DELAY_MS = env_int("AIOPS_DEMO_MAX_DELAY_MS", 30_000, minimum=0)
 AIOPS_FAULT_CACHE_SECONDS = env_float("AIOPS_FAULT_CACHE_SECONDS", 1.0, minimum=0)
@@ -320,6 +336,9 @@ AIOPS_MIN_ERROR_SAMPLES = env_int("AIOPS_MIN_ERROR_SAMPLES", 3, minimum=1)
 AIOPS_SILENCE_MIN_EXPECTED = env_float("AIOPS_SILENCE_MIN_EXPECTED", 20.0, minimum=1.0)
 AIOPS_CORRELATION_WINDOW = env_float("AIOPS_CORRELATION_WINDOW", 300.0, minimum=1.0)
 AIOPS_RESOLVE_AFTER = env_float("AIOPS_RESOLVE_AFTER", 120.0, minimum=0.0)
+# No analysis cycle for this long: GET /healthz/analysis answers 503 and
+# scripts/run.py restarts the task cluster (default: three intervals).
+AIOPS_STALL_AFTER = env_float("AIOPS_STALL_AFTER", 3 * AIOPS_INTERVAL + 15, minimum=1.0)
 AIOPS_REOPEN_WINDOW = env_float("AIOPS_REOPEN_WINDOW", 900.0, minimum=0.0)
 AIOPS_RELEARN_AFTER = env_float("AIOPS_RELEARN_AFTER", 21600.0, minimum=0.0)
 # Seconds a cycle may hold the cluster-wide lease; 0: four intervals, at least 60.

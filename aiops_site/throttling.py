@@ -33,5 +33,19 @@ class SimulationThrottle(_SettingsRateThrottle):
 
 
 class IngestThrottle(_SettingsRateThrottle):
+    """Per ingest token (each exporter its own budget); per client address for
+    the loopback development opening."""
+
     scope = "otlp"
     setting = "AIOPS_THROTTLE_OTLP"
+
+    def __init__(self, identity_name: str | None = None) -> None:
+        super().__init__()
+        self.identity_name = identity_name
+
+    def get_cache_key(self, request, view):
+        if self.identity_name and self.identity_name != "loopback":
+            ident = f"token-{self.identity_name}"
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

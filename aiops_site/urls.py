@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from aiops_site import health
 from aiops_site.api import urlpatterns as api_urls
 from detection.api.prometheus import PrometheusMetricsView
 from telemetry.views import traces
@@ -21,6 +22,8 @@ urlpatterns = [
         name="favicon",
     ),
     path("v1/traces", traces, name="otlp-traces"),
+    path("healthz", health.web, name="healthz"),
+    path("healthz/analysis", health.analysis, name="healthz-analysis"),
     path("metrics", PrometheusMetricsView.as_view(), name="prometheus-metrics"),
     path("aiops/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

@@ -78,9 +78,9 @@ def inventory(request):
     )
 
 
-def _downstream_base(request) -> str:
-    base = settings.AIOPS_DEMO_BASE_URL or request.build_absolute_uri("/")
-    return base.rstrip("/")
+def _downstream_base() -> str:
+    # The configured address, never the request's Host header (see settings).
+    return settings.AIOPS_DEMO_BASE_URL.rstrip("/")
 
 
 @csrf_exempt
@@ -92,7 +92,7 @@ def checkout(request):
     except InjectedFault as exc:
         return _injected_error(request, "checkout", exc)
     context = trace_context_of(request)
-    base = _downstream_base(request)
+    base = _downstream_base()
     results = {}
     for step, method in (("payment", "POST"), ("inventory", "GET")):
         url = f"{base}/{step}"

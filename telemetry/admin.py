@@ -1,6 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from telemetry.models import Span
+from telemetry.models import IngestToken, Span
 
 
 @admin.register(Span)
@@ -27,3 +27,35 @@ class SpanAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(IngestToken)
+class IngestTokenAdmin(admin.ModelAdmin):
+    """Keys are made by ``manage.py ingest_token create`` (shown once, stored hashed);
+    here they are listed and revoked."""
+
+    list_display = [
+        "name",
+        "prefix",
+        "services",
+        "enabled",
+        "created_at",
+        "last_used_at",
+    ]
+    list_filter = ["enabled"]
+    readonly_fields = list_display
+    fields = list_display
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected ingest tokens", permissions=["delete"])
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(enabled=True).update(enabled=False)
+        self.message_user(
+            request, f"{revoked} ingest token(s) revoked.", messages.SUCCESS
+        )

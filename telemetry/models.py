@@ -88,3 +88,28 @@ class ProcessStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.pid}"
+
+
+class IngestToken(models.Model):
+    """A credential for ``POST /v1/traces``, and which services it may write for.
+
+    Only a SHA-256 of the key is stored: the key is shown once, when it is made
+    (``manage.py ingest_token create``, or ``aiops_setup`` for the default one).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The key's first characters, to tell keys apart in lists; never enough to use.
+    prefix = models.CharField(max_length=12)
+    # Service names this token writes spans for; empty: any service (but never
+    # this app's own, which only its middleware records).
+    services = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

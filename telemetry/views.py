@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import hmac
-
 from django.conf import settings
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from aiops_site.throttling import IngestThrottle
+from telemetry.ingest_auth import authenticate_ingest
 from telemetry.otlp import responses
 from telemetry.otlp.decoding import CONTENT_TYPES, JSON, OtlpError, media_type
-from telemetry.otlp.ingest import ingest
+from telemetry.otlp.ingest import ingest, ingest_slot
 
 RETRY_AFTER = {429: 1, 503: 5}
-
-
-def _authorized(request) -> bool:
-    token = settings.AIOPS_OTLP_TOKEN
-    if not token:
-        return True
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
 
 
 @csrf_exempt
@@ -30,9 +21,12 @@ def _authorized(request) -> bool:
 def traces(request):
     kind = media_type(request.META.get("CONTENT_TYPE", ""))
     reply_kind = kind if kind in CONTENT_TYPES else JSON
-    if not _authorized(request):
-        return responses.failure(reply_kind, 401, "a valid bearer token is required")
-    throttle = IngestThrottle()
+    identity = authenticate_ingest(request)
+    if identity is None:
+        return responses.failure(
+            reply_kind, 401, "a valid ingest token is required (Authorization: Bearer)"
+        )
+    throttle = IngestThrottle(identity.name)
     if not throttle.allow_request(request, None):
         return responses.failure(
             reply_kind,
@@ -51,13 +45,20 @@ def traces(request):
         declared = 0
     if declared > limit:
         return responses.failure(kind, 413, f"payload exceeds {limit} bytes")
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        return responses.failure(kind, 413, f"payload exceeds {limit} bytes")
     try:
-        result = ingest(
-            body, kind=kind, encoding=request.META.get("HTTP_CONTENT_ENCODING", "")
-        )
+        with ingest_slot():
+            body = request.read(limit + 1)
+            if len(body) > limit:
+                return responses.failure(kind, 413, f"payload exceeds {limit} bytes")
+            result = ingest(
+                body,
+                kind=kind,
+                encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
+                now=timezone.now(),
+                may_write=lambda service: (
+                    None if identity.may_write(service) else identity.refusal(service)
+                ),
+            )
     except OtlpError as exc:
         return responses.failure(
             kind, exc.status, exc.message, retry_after=RETRY_AFTER.get(exc.status)

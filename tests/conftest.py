@@ -54,3 +54,11 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def live_server(live_server, settings):
+    """The live server, with the demo shop's calls aimed at it (the shop never
+    follows the request's Host header)."""
+    settings.AIOPS_DEMO_BASE_URL = live_server.url
+    return live_server

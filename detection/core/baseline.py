@@ -120,8 +120,16 @@ def learn(
     if alpha <= 0:
         return learned
     if "traffic" not in blocked:
+        # Warming up, the rate is pooled like the rest (a new endpoint's rate
+        # does not creep up from zero for minutes, under-stating what its
+        # silence would mean).
+        rate_weight = alpha
+        if not judging and bucket:
+            rate_weight = max(
+                alpha, len(bucket) / (baseline.sample_count + len(bucket))
+            )
         learned.request_rate = _move(
-            baseline.request_rate, len(bucket) / elapsed, alpha
+            baseline.request_rate, len(bucket) / elapsed, rate_weight
         )
     if not bucket:
         return learned

@@ -14,11 +14,15 @@
 - Errors: span status ERROR, an HTTP status >= 500, ``error.type``; type, message
   and stack trace from the ``exception`` event, scrubbed of secrets.
 - Rejected (counted in ``partialSuccess``): spans whose trace or span id is not 16
-  or 8 non-zero bytes, or that end before they start.
+  or 8 non-zero bytes, that end before they start, that start or end further in
+  the future than the allowed clock skew (a forged future would open or hide
+  incidents when its time comes), or whose service the client's ingest token may
+  not write (``telemetry.ingest_auth``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -100,7 +104,7 @@ def _exception(span) -> tuple[str, str, str]:
     return "", "", ""
 
 
-def _record(service: str, span) -> SpanRecord | str:
+def _record(service: str, span, latest_ns: int) -> SpanRecord | str:
     """A record, or the reason the span is rejected."""
     if len(span.trace_id) != 16 or not any(span.trace_id):
         return "trace_id must be 16 bytes, not all zero"
@@ -111,6 +115,8 @@ def _record(service: str, span) -> SpanRecord | str:
         or span.end_time_unix_nano < span.start_time_unix_nano
     ):
         return "end_time_unix_nano must not be before start_time_unix_nano"
+    if span.end_time_unix_nano > latest_ns:
+        return "span ends in the future (beyond the allowed clock skew)"
     attrs = attributes(span.attributes)
     kind = KINDS.get(span.kind, "internal")
     status = _int(attrs.get("http.response.status_code", attrs.get("http.status_code")))
@@ -152,14 +158,28 @@ def _record(service: str, span) -> SpanRecord | str:
     )
 
 
-def map_request(request: ExportTraceServiceRequest) -> Mapped:
+def map_request(
+    request: ExportTraceServiceRequest,
+    *,
+    now: datetime,
+    max_skew: float,
+    may_write: Callable[[str], str | None] = lambda service: None,
+) -> Mapped:
+    """Records of the request's spans. ``may_write(service)`` is None when the
+    client may write spans for that service, else the reason it may not."""
     mapped = Mapped()
+    latest_ns = int((now.timestamp() + max_skew) * 1e9)
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
         service = _text(resource.get("service.name"), 100) or UNKNOWN_SERVICE
+        refusal = may_write(service)
         for scope_spans in resource_spans.scope_spans:
+            if refusal is not None:
+                for _ in scope_spans.spans:
+                    mapped.reject(refusal)
+                continue
             for span in scope_spans.spans:
-                result = _record(service, span)
+                result = _record(service, span, latest_ns)
                 if isinstance(result, str):
                     mapped.reject(result)
                 else:

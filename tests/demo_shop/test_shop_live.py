@@ -130,3 +130,12 @@ def test_downstream_timeout_is_a_502_naming_the_call(live_server, staff, setting
     # The abandoned payment call is still sleeping in a server thread; wait for its
     # span so it cannot land in the next test's database.
     wait_for(lambda: "payment" in spans_by_endpoint(body["trace_id"]))
+
+
+def test_checkout_ignores_the_host_header(live_server, settings):
+    # A client naming another port in Host must not aim the shop's calls there.
+    status, body = post(f"{live_server.url}/checkout", headers={"Host": "127.0.0.1:9"})
+
+    assert status == 200, body
+    spans = spans_by_endpoint(body["trace_id"])
+    assert spans["POST /payment"].peer == live_server.url.split("//")[1]

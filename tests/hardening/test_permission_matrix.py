@@ -17,17 +17,22 @@ from tests.conftest import make_user, token_client
 pytestmark = pytest.mark.django_db
 
 ANON, USER, STAFF = "anonymous", "authenticated", "staff"
-RANK = {ANON: 0, USER: 1, STAFF: 2}
+# An ingest token (OTLP exporters): neither users nor staff write spans.
+INGEST = "ingest token"
+RANK = {ANON: 0, USER: 1, STAFF: 2, INGEST: 3}
 # route name -> (who may read (GET), who may write (POST/PUT/PATCH/DELETE)); None:
 # the method does not exist there.
 RULES = {
-    # The monitored demo service and the OTLP receiver (bearer token if configured).
+    # The monitored demo service, and the OTLP receiver (an ingest token's key).
     "health": (ANON, None),
     "checkout": (None, ANON),
     "payment": (None, ANON),
     "inventory": (ANON, None),
     "favicon": (ANON, None),
-    "otlp-traces": (None, ANON),
+    "otlp-traces": (None, INGEST),
+    # Liveness for supervisors and orchestrators: a status word and an age.
+    "healthz": (ANON, None),
+    "healthz-analysis": (ANON, None),
     # Simulation controls.
     "simulate-status": (USER, None),
     "simulate-delay": (None, STAFF),
@@ -173,6 +178,8 @@ PLAIN = {
     "inventory": "/inventory",
     "favicon": "/favicon.ico",
     "otlp-traces": "/v1/traces",
+    "healthz": "/healthz",
+    "healthz-analysis": "/healthz/analysis",
     "simulate-status": "/simulate/status",
     "simulate-delay": "/simulate/delay",
     "simulate-error": "/simulate/error",

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from telemetry.ingest_auth import create_ingest_token
+
 pytestmark = pytest.mark.django_db
 
 
@@ -18,20 +20,26 @@ def test_simulation_is_throttled(staff_client, settings):
     assert codes == [200, 200, 200, 429]
 
 
-def test_ingestion_is_throttled_per_client(client, settings):
+def test_ingestion_is_throttled_per_token(client, settings):
     settings.AIOPS_THROTTLE_OTLP = "2/min"
     body = json.dumps({"resourceSpans": []})
+    keys = [create_ingest_token(name=name)[1] for name in ("a", "b")]
 
-    codes = [
-        client.post("/v1/traces", body, content_type="application/json").status_code
-        for _ in range(3)
-    ]
-    other = client.post(
-        "/v1/traces", body, content_type="application/json", REMOTE_ADDR="10.0.0.9"
-    )
+    def export(key, **extra):
+        return client.post(
+            "/v1/traces",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+            **extra,
+        ).status_code
 
+    codes = [export(keys[0], HTTP_X_FORWARDED_FOR=f"10.0.0.{n}") for n in range(3)]
+    other = export(keys[1])
+
+    # A new X-Forwarded-For per request does not buy a new budget.
     assert codes == [200, 200, 429]
-    assert other.status_code == 200
+    assert other == 200
 
 
 def test_request_bodies_have_a_size_limit(staff_client, settings):

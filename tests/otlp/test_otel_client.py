@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from detection.models import DependencyEdge, Incident
+from telemetry.ingest_auth import create_ingest_token
 from telemetry.models import Span
 from tests.detection.traffic import T0, run_cycles
 
@@ -17,8 +18,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def export(url: str, *args: str) -> str:
+    _, key = create_ingest_token(name=f"exporter-{len(args)}-{'-'.join(args)}")
     result = subprocess.run(
-        [sys.executable, "tests/otlp/client_scenario.py", url, str(T0), *args],
+        [
+            sys.executable,
+            "tests/otlp/client_scenario.py",
+            url,
+            str(T0),
+            *args,
+            "--token",
+            key,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

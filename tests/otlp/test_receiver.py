@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 
 import pytest
 from django.db import connection
@@ -13,10 +14,20 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from telemetry.ingest_auth import create_ingest_token
 from telemetry.models import Span
 from telemetry.otlp import ingest
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(client):
+    """The test client as an exporter with the default ingest token."""
+    _, key = create_ingest_token(name="exporter")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client
+
 
 PROTOBUF = "application/x-protobuf"
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -266,20 +277,104 @@ def test_oversized_and_gzip_bombs_are_413(client, settings):
     assert Span.objects.count() == 0
 
 
-def test_bearer_token_when_configured(client, settings):
+def test_anonymous_exports_are_refused(client):
+    body = payload(span("00f067aa0ba902b7"))
+
+    missing = post(client, body, HTTP_AUTHORIZATION="")
+    wrong = post(client, body, HTTP_AUTHORIZATION="Bearer aiops_not-a-key")
+    api_token = post(client, body, HTTP_AUTHORIZATION="Token abc")
+
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401 and api_token.status_code == 401
+    assert Span.objects.count() == 0
+
+
+def test_legacy_token_setting_is_one_more_key(client, settings):
     settings.AIOPS_OTLP_TOKEN = "s3cret-token"
     body = payload(span("00f067aa0ba902b7"))
 
-    missing = post(client, body)
-    wrong = post(client, body, HTTP_AUTHORIZATION="Bearer nope")
     right = post(client, body, HTTP_AUTHORIZATION="Bearer s3cret-token")
 
-    assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith(
-        "Bearer"
-    )
-    assert wrong.status_code == 401
     assert right.status_code == 200
     assert Span.objects.count() == 1
+
+
+def test_a_token_writes_only_its_own_services(client):
+    _, key = create_ingest_token(name="orders-prod", services=["orders"])
+    body = payload(span("00f067aa0ba902b7"), service="orders")
+    body["resourceSpans"] += payload(span("00f067aa0ba902b8"), service="stock")[
+        "resourceSpans"
+    ]
+
+    response = post(client, body, HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    assert response.status_code == 200
+    assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert (
+        "may not write spans for service 'stock'"
+        in (response.json()["partialSuccess"]["errorMessage"])
+    )
+    assert list(Span.objects.values_list("service", flat=True)) == ["orders"]
+
+
+def test_nobody_forges_the_app_s_own_spans(client, settings):
+    body = payload(span("00f067aa0ba902b7"), service=settings.AIOPS_SERVICE_NAME)
+
+    response = post(client, body)
+
+    assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert (
+        "only its middleware records it"
+        in (response.json()["partialSuccess"]["errorMessage"])
+    )
+    assert Span.objects.count() == 0
+
+
+def test_loopback_may_export_without_a_key_in_development_only(client, settings):
+    settings.AIOPS_OTLP_OPEN_LOOPBACK = True
+    body = payload(span("00f067aa0ba902b7"))
+
+    local = post(client, body, HTTP_AUTHORIZATION="", REMOTE_ADDR="127.0.0.1")
+    remote = post(client, body, HTTP_AUTHORIZATION="", REMOTE_ADDR="10.1.2.3")
+    forwarded = post(
+        client,
+        body,
+        HTTP_AUTHORIZATION="",
+        REMOTE_ADDR="10.1.2.3",
+        HTTP_X_FORWARDED_FOR="127.0.0.1",
+    )
+    settings.PRODUCTION = True
+    in_production = post(client, body, HTTP_AUTHORIZATION="", REMOTE_ADDR="127.0.0.1")
+
+    assert local.status_code == 200
+    assert remote.status_code == forwarded.status_code == 401
+    assert in_production.status_code == 401
+
+
+def test_spans_from_the_future_are_refused(client):
+    now_ns = time.time_ns()
+    soon = span(
+        "00f067aa0ba902b7",
+        startTimeUnixNano=str(now_ns - 10**9),
+        endTimeUnixNano=str(now_ns),
+    )
+    later = span(
+        "00f067aa0ba902b8",
+        startTimeUnixNano=str(now_ns + 120 * 10**9),
+        endTimeUnixNano=str(now_ns + 121 * 10**9),
+    )
+    forever = span(
+        "00f067aa0ba902b9",
+        startTimeUnixNano=str(now_ns),
+        endTimeUnixNano=str(now_ns + 86_400 * 10**9),
+    )
+
+    response = post(client, payload(soon, later, forever))
+
+    assert response.json()["partialSuccess"]["rejectedSpans"] == "2"
+    assert "in the future" in response.json()["partialSuccess"]["errorMessage"]
+    assert list(Span.objects.values_list("span_id", flat=True)) == ["00f067aa0ba902b7"]
 
 
 def test_saturated_receiver_asks_to_retry(client):

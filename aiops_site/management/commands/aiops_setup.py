@@ -11,12 +11,13 @@ from detection.schedule import (
     ensure_notification_schedule,
     ensure_prune_schedule,
 )
+from telemetry.ingest_auth import ensure_default_ingest_token
 
 
 class Command(BaseCommand):
     help = (
-        "Idempotent setup, run on every start: the staff account with its API token "
-        "and the analysis schedule."
+        "Idempotent setup, run on every start: the staff account with its API token, "
+        "the default ingest token for OTLP exporters and the schedules."
     )
 
     def add_arguments(self, parser):
@@ -36,6 +37,9 @@ class Command(BaseCommand):
         if account.password_file is not None:
             self.stdout.write(f"  password: {account.password_file}")
         self.stdout.write(f"  API token: {account.token_file}")
+        _, path, created = ensure_default_ingest_token(data_dir=settings.DATA_DIR)
+        verb = "Created" if created else "Kept"
+        self.stdout.write(f"{verb} ingest token 'default' for OTLP exporters: {path}")
         schedule, created = ensure_analysis_schedule(interval=settings.AIOPS_INTERVAL)
         verb = "Created" if created else "Kept"
         self.stdout.write(f"{verb} schedule '{schedule.name}' (cron {schedule.cron}).")
