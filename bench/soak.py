@@ -167,6 +167,7 @@ def soak(engine: str, minutes: float) -> dict:
             raise RuntimeError("the app did not start")
         time.sleep(0.5)
     token = (scratch / "admin_token").read_text().strip()
+    ingest_key = (scratch / "ingest_token").read_text().strip()
     auth = {"Authorization": f"Token {token}"}
     time.sleep(5)
     pids = tree(app.pid)
@@ -211,7 +212,10 @@ def soak(engine: str, minutes: float) -> dict:
                     f"{base}/v1/traces",
                     "POST",
                     body,
-                    {"Content-Type": "application/x-protobuf"},
+                    {
+                        "Content-Type": "application/x-protobuf",
+                        "Authorization": f"Bearer {ingest_key}",
+                    },
                 )
                 with lock:
                     counts["otlp_spans"] += len(spans) if status == 200 else 0

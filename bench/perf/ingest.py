@@ -28,7 +28,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.perf.common import Gunicorn, database_url, save_result, span_count  # noqa: E402
+from bench.perf.common import (  # noqa: E402
+    Gunicorn,
+    database_url,
+    manage,
+    save_result,
+    span_count,
+)
 from bench.quality.generate import Generator  # noqa: E402
 from bench.quality.scenarios import START  # noqa: E402
 from bench.quality.topologies import shop  # noqa: E402
@@ -101,6 +107,9 @@ BODIES = {"protobuf": 2400, "json": 800}
 def run(kind: str, engine: str, seconds: int, batch: int, scratch: Path) -> dict:
     bodies = payloads(batch, BODIES[kind], kind)
     url = database_url(engine, scratch, "aiops_bench_ingest")
+    key = manage(
+        "ingest_token", "create", "bench", env={"DATABASE_URL": url}, capture=True
+    ).strip()
     server = Gunicorn("aiops_site.wsgi", {"DATABASE_URL": url}, scratch, workers=1)
     content_type = (
         "application/x-protobuf" if kind == "protobuf" else "application/json"
@@ -120,7 +129,10 @@ def run(kind: str, engine: str, seconds: int, batch: int, scratch: Path) -> dict
                 "POST",
                 f"{server.url}/v1/traces",
                 body=body,
-                headers={"Content-Type": content_type},
+                headers={
+                    "Content-Type": content_type,
+                    "Authorization": f"Bearer {key}",
+                },
                 timeout=30,
             )
             with lock:
