@@ -281,6 +281,16 @@ AIOPS_TELEMETRY_FLUSH_INTERVAL = env_float(
 AIOPS_OTLP_TOKEN = env_str("AIOPS_OTLP_TOKEN")
 # Development only: clients on this machine (loopback) may export without a key.
 AIOPS_OTLP_OPEN_LOOPBACK = env_bool("AIOPS_OTLP_OPEN_LOOPBACK", False)
+# Distinct endpoint names per service and in all (beyond: the service's "(other)").
+AIOPS_MAX_ENDPOINTS_PER_SERVICE = env_int(
+    "AIOPS_MAX_ENDPOINTS_PER_SERVICE", 200, minimum=1
+)
+AIOPS_MAX_ENDPOINTS = env_int("AIOPS_MAX_ENDPOINTS", 2000, minimum=1)
+# Spans stored under "(other)" endpoints per minute and web process; more are
+# counted and refused.
+AIOPS_OVERFLOW_SPANS_PER_MINUTE = env_int(
+    "AIOPS_OVERFLOW_SPANS_PER_MINUTE", 6000, minimum=0
+)
 # Spans starting (or ending) further than this in the future are refused: a
 # client's clock may be a little ahead, never minutes.
 AIOPS_OTLP_MAX_CLOCK_SKEW = env_float("AIOPS_OTLP_MAX_CLOCK_SKEW", 60.0, minimum=0.0)
@@ -295,6 +305,8 @@ AIOPS_BASE_URL = env_str("AIOPS_BASE_URL", "http://127.0.0.1:8000")
 AIOPS_NOTIFY_TIMEOUT = env_float("AIOPS_NOTIFY_TIMEOUT", 5.0, minimum=0.1)
 AIOPS_NOTIFY_BACKOFF = env_float("AIOPS_NOTIFY_BACKOFF", 30.0, minimum=0.0)
 AIOPS_NOTIFY_MAX_ATTEMPTS = env_int("AIOPS_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+# Messages per channel within AIOPS_STORM_WINDOW; more are kept, not sent.
+AIOPS_NOTIFY_MAX_PER_CHANNEL = env_int("AIOPS_NOTIFY_MAX_PER_CHANNEL", 30, minimum=1)
 
 # --- AIOps: retention -----------------------------------------------------------
 AIOPS_RETENTION_DAYS = env_float("AIOPS_RETENTION_DAYS", 7.0, minimum=0.01)
@@ -336,6 +348,10 @@ AIOPS_MIN_ERROR_SAMPLES = env_int("AIOPS_MIN_ERROR_SAMPLES", 3, minimum=1)
 AIOPS_SILENCE_MIN_EXPECTED = env_float("AIOPS_SILENCE_MIN_EXPECTED", 20.0, minimum=1.0)
 AIOPS_CORRELATION_WINDOW = env_float("AIOPS_CORRELATION_WINDOW", 300.0, minimum=1.0)
 AIOPS_RESOLVE_AFTER = env_float("AIOPS_RESOLVE_AFTER", 120.0, minimum=0.0)
+# At most this many new incidents open within AIOPS_STORM_WINDOW seconds; faults
+# over it are grouped into one "incident storm" (notified once).
+AIOPS_MAX_NEW_INCIDENTS = env_int("AIOPS_MAX_NEW_INCIDENTS", 10, minimum=1)
+AIOPS_STORM_WINDOW = env_float("AIOPS_STORM_WINDOW", 600.0, minimum=0.0)
 # No analysis cycle for this long: GET /healthz/analysis answers 503 and
 # scripts/run.py restarts the task cluster (default: three intervals).
 AIOPS_STALL_AFTER = env_float("AIOPS_STALL_AFTER", 3 * AIOPS_INTERVAL + 15, minimum=1.0)

@@ -145,7 +145,7 @@ def _run(
     report.spans = len(data.spans)
     report.findings = len(result.findings)
     with transaction.atomic():
-        save_baselines(result.baselines, tallies)
+        save_baselines(result.baselines, tallies, now=now.timestamp(), config=config)
         save_calls(result, now)
         save_rollups(result, now)
         report.lifecycle = apply_groups(

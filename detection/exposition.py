@@ -92,6 +92,12 @@ class _Collector:
                 "Spans rejected on /v1/traces.",
             ),
             (
+                "aiops_otlp_spans_overflowed",
+                "otlp_overflowed",
+                "Spans over the caps on distinct endpoint names: stored under "
+                "their service's (other) endpoint, or refused.",
+            ),
+            (
                 "aiops_telemetry_failures",
                 "telemetry_failures",
                 "Failures of the middleware.",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.conf import settings
 
 from aiops_site.bulk import update_rows
+from detection.config import DetectionConfig
 from detection.core.analyze import CycleResult
 from detection.core.types import Baseline, EndpointKey
 from detection.counting import Tally
 from detection.models import DependencyEdge, EndpointBaseline, EndpointRollup
-from detection.selectors import to_datetime
+from detection.selectors import admitted, to_datetime
+from telemetry.cardinality import OVERFLOW
 
 _BASELINE_FIELDS = [
     "log_level",
@@ -36,6 +40,8 @@ _COUNTER_FIELDS = [
     "duration_sum_ms",
     "duration_buckets",
 ]
+# Seconds an endpoint that never learned enough requests may stay idle.
+IDLE_UNLEARNED = 3600.0
 # Edge rates follow the traffic at this weight per cycle.
 EDGE_ALPHA = 0.1
 
@@ -60,17 +66,58 @@ def _count(row: EndpointBaseline, counts: Tally | None) -> None:
     row.duration_sum_ms, row.duration_buckets = total.duration_sum_ms, total.buckets
 
 
+def _idle(baseline: Baseline, now: float, config: DetectionConfig) -> bool:
+    """Not seen for long: an endpoint that never learned 20 requests (a one-off
+    name, a typo, a flood of made-up ones) after an hour or the look-back, any
+    other after the retention period."""
+    if baseline.last_seen is None:
+        return False
+    if baseline.sample_count < config.min_baseline_samples:
+        horizon = max(config.lookback, IDLE_UNLEARNED)
+    else:
+        horizon = settings.AIOPS_RETENTION_DAYS * 86_400
+    return now - baseline.last_seen > horizon
+
+
 def save_baselines(
-    baselines: dict[EndpointKey, Baseline], tallies: dict[EndpointKey, Tally]
-) -> None:
+    baselines: dict[EndpointKey, Baseline],
+    tallies: dict[EndpointKey, Tally],
+    *,
+    now: float | None = None,
+    config: DetectionConfig | None = None,
+) -> int:
+    """Store what the cycle learned; drop idle baselines (their names free room
+    under the caps). Returns how many were dropped."""
     rows = {
         EndpointKey(row.service, row.endpoint): row
         for row in EndpointBaseline.objects.all()
     }
+    idle = (
+        {key for key, b in baselines.items() if _idle(b, now, config)}
+        if now is not None and config is not None
+        else set()
+    )
+    if idle:
+        EndpointBaseline.objects.filter(
+            pk__in=[rows[k].pk for k in idle if k in rows]
+        ).delete()
+        baselines = {k: b for k, b in baselines.items() if k not in idle}
     changed, created = [], []
-    # A late span of an endpoint not seen in this window still counts.
-    for key in tallies.keys() - baselines.keys() - rows.keys():
-        baselines = {**baselines, key: Baseline(key=key)}
+    # A late span of an endpoint not seen in this window still counts (under
+    # (other) if its name is one too many).
+    unseen = {key: t.requests for key, t in tallies.items()}
+    unseen = {k: n for k, n in unseen.items() if k not in baselines and k not in rows}
+    if unseen:
+        fits = admitted(unseen, set(rows) | set(baselines))
+        for key in unseen:
+            target = key if key in fits else EndpointKey(key.service, OVERFLOW)
+            if target != key:
+                tallies = {
+                    **tallies,
+                    target: tallies.get(target, Tally()).add(tallies[key]),
+                }
+            if target not in baselines and target not in rows:
+                baselines = {**baselines, target: Baseline(key=target)}
     for key, baseline in baselines.items():
         row = rows.get(key)
         if row is None:
@@ -83,6 +130,7 @@ def save_baselines(
         _count(row, tallies.get(key))
     EndpointBaseline.objects.bulk_create(created, batch_size=500)
     update_rows(changed, _BASELINE_FIELDS + _COUNTER_FIELDS)
+    return len(idle)
 
 
 def _ewma(old: float | None, new: float) -> float:
@@ -90,7 +138,11 @@ def _ewma(old: float | None, new: float) -> float:
 
 
 def save_calls(result: CycleResult, now: datetime) -> None:
-    """Totals and recent rates of every edge; edges without calls decay to 0/s."""
+    """Totals and recent rates of every edge; edges without calls decay to 0/s,
+    and go once unused for the retention period."""
+    DependencyEdge.objects.filter(
+        last_seen__lt=now - timedelta(days=settings.AIOPS_RETENTION_DAYS)
+    ).delete()
     edges = {
         (
             EndpointKey(e.caller_service, e.caller_endpoint),

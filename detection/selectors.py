@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
 from detection.core.analyze import CycleInput
@@ -17,6 +19,7 @@ from detection.models import (
     Incident,
     IncidentStatus,
 )
+from telemetry.cardinality import OVERFLOW
 from telemetry.functions import Epoch
 from telemetry.models import Span
 
@@ -34,6 +37,8 @@ SPAN_FIELDS = (
     "peer",
 )
 BOOTSTRAP_LIMIT = 5_000
+# New endpoints bootstrapped from history per cycle at most (a query each).
+MAX_BOOTSTRAPS = 200
 # Late spans read per cycle at most: a flood of backfilled spans cannot make one
 # cycle unbounded (the rest are still counted for /metrics, by id).
 LATE_LIMIT = 50_000
@@ -112,17 +117,21 @@ def load_cycle_input(
     spans = _rows(in_window, previous=previous, seen_upto_id=seen_upto_id)
     if previous is not None and previous >= window_start and upto_id is not None:
         spans += _late_rows(now, window_start, config, seen_upto_id, upto_id)
-    counts: dict[EndpointKey, int] = defaultdict(int)
-    for span in spans:
-        if span.kind in ENDPOINT_KINDS:
-            counts[span.key] += 1
-
     baselines = {
         EndpointKey(row.service, row.endpoint): baseline_from_row(row)
         for row in EndpointBaseline.objects.all()
     }
+    spans, counts = within_caps(spans, set(baselines))
+
     epoch = now.timestamp()
-    for key in counts.keys() - baselines.keys():
+    new_keys = sorted(counts.keys() - baselines.keys(), key=lambda k: -counts[k])
+    for n, key in enumerate(new_keys):
+        if n >= MAX_BOOTSTRAPS:
+            # The rest start from their own requests (pooled until they have 20).
+            baselines[key] = baselines_.bootstrap(
+                key, [], now=epoch, until=window_start.timestamp(), config=config
+            )
+            continue
         history = endpoint_spans(key).filter(
             start_time__gt=now - timedelta(seconds=config.bootstrap_history),
             start_time__lte=window_start,
@@ -151,7 +160,11 @@ def load_cycle_input(
         recently_seen = (
             baseline.last_seen is not None and baseline.last_seen > recent_since
         )
-        if need <= 0 or not (recently_seen or key in counts):
+        # A baseline still warming up is not judged on old requests: borrowing
+        # for it would cost a query for nothing (and for a flood of one-off
+        # names, one query each).
+        judged = baseline.sample_count >= config.min_baseline_samples
+        if need <= 0 or not judged or not (recently_seen or key in counts):
             continue
         older = (
             endpoint_spans(key)
@@ -172,6 +185,55 @@ def load_cycle_input(
         edges=_edges(),
         evidence_since=operator_resolutions(now, config),
     )
+
+
+def admitted(
+    candidates: dict[EndpointKey, int], known: set[EndpointKey]
+) -> set[EndpointKey]:
+    """Which new endpoints (with their span counts) fit under the name caps next
+    to the known ones, busiest first; the rest fold into ``(other)``."""
+    per_service = settings.AIOPS_MAX_ENDPOINTS_PER_SERVICE
+    room = settings.AIOPS_MAX_ENDPOINTS - len(known)
+    names: dict[str, int] = defaultdict(int)
+    for key in known:
+        names[key.service] += 1
+    chosen: set[EndpointKey] = set()
+    for key in sorted(candidates, key=lambda k: (-candidates[k], k)):
+        if key.endpoint == OVERFLOW:
+            chosen.add(key)
+        elif room > 0 and names[key.service] < per_service:
+            chosen.add(key)
+            names[key.service] += 1
+            room -= 1
+    return chosen
+
+
+def within_caps(
+    spans: list[SpanRow], known: set[EndpointKey]
+) -> tuple[list[SpanRow], dict[EndpointKey, int]]:
+    """The spans, with endpoints beyond the name caps folded into their service's
+    ``(other)`` (as ingestion does; this holds for spans written any other way),
+    and the number of endpoint spans per endpoint. Known endpoints always keep
+    their names."""
+    # Plain (service, endpoint) tuples: EndpointKey is a named tuple, equal to
+    # them and hashed alike, and this loop runs once per span.
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for span in spans:
+        if span.kind in ENDPOINT_KINDS:
+            counts[(span.service, span.endpoint)] += 1
+    new = {EndpointKey(*k): n for k, n in counts.items() if k not in known}
+    folded = new.keys() - admitted(new, known) if new else set()
+    if folded:
+        spans = [
+            s._replace(endpoint=OVERFLOW)
+            if s.kind in ENDPOINT_KINDS and (s.service, s.endpoint) in folded
+            else s
+            for s in spans
+        ]
+        for key in folded:
+            target = EndpointKey(key.service, OVERFLOW)
+            counts[target] = counts.get(target, 0) + counts.pop(key)
+    return spans, {EndpointKey(*k): n for k, n in counts.items()}
 
 
 def _late_rows(

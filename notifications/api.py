@@ -6,7 +6,14 @@ from django.utils import timezone
 from rest_framework import serializers, viewsets
 
 from detection.api.serializers import IsoDateTimeField
-from notifications.models import Channel, DeliveryAttempt, Notification, Silence
+from notifications.models import (
+    MAX_REPEAT,
+    MIN_REPEAT,
+    Channel,
+    DeliveryAttempt,
+    Notification,
+    Silence,
+)
 
 PAGERDUTY_EVENTS = "https://events.pagerduty.com/v2/enqueue"
 
@@ -60,9 +67,10 @@ class ChannelSerializer(serializers.ModelSerializer):
         return _names(value, "endpoints")
 
     def validate_repeat_interval(self, value):
-        if value < 60:
+        if not MIN_REPEAT <= value <= MAX_REPEAT:
             raise serializers.ValidationError(
-                "repeat_interval must be at least 60 seconds"
+                f"repeat_interval must be {MIN_REPEAT} to {MAX_REPEAT} seconds "
+                "(a minute to 30 days)"
             )
         return value
 

@@ -2,10 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from detection.models import SEVERITY_RANK, Incident, Severity
+
+# Reminder intervals: at least a minute, at most 30 days (a larger one overflows
+# date arithmetic, and would have failed every dispatch, for every channel).
+MIN_REPEAT = 60
+MAX_REPEAT = 30 * 86_400
 
 
 def mask(secret: str) -> str:
@@ -39,7 +45,9 @@ class Channel(models.Model):
     )
     repeat_interval = models.PositiveIntegerField(
         default=4 * 3600,
-        help_text="Seconds between reminders of an unacknowledged incident.",
+        validators=[MinValueValidator(MIN_REPEAT), MaxValueValidator(MAX_REPEAT)],
+        help_text="Seconds between reminders of an unacknowledged incident "
+        "(a minute to 30 days).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -134,6 +142,8 @@ class Notification(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         SILENCED = "silenced", "Silenced"
+        # Over the channel's cap (AIOPS_NOTIFY_MAX_PER_CHANNEL): recorded, not sent.
+        SUPPRESSED = "suppressed", "Suppressed (storm)"
         GAVE_UP = "gave_up", "Gave up"
 
     incident = models.ForeignKey(

@@ -11,16 +11,25 @@ hanging receiver therefore never holds up detection, nor other channels for long
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from detection.models import Incident, IncidentStatus
+from detection.storms import is_storm
 from notifications.delivery import post_json
-from notifications.models import Channel, DeliveryAttempt, Notification, Silence
+from notifications.models import (
+    MAX_REPEAT,
+    MIN_REPEAT,
+    Channel,
+    DeliveryAttempt,
+    Notification,
+    Silence,
+)
 from notifications.payloads import build
 
 logger = logging.getLogger(__name__)
@@ -36,7 +45,7 @@ def _sent_before(incident: Incident, channel: Channel) -> bool:
         Notification.objects.filter(
             incident=incident, channel=channel, event__in=FIRING
         )
-        .exclude(status=Status.SILENCED)
+        .exclude(status__in=[Status.SILENCED, Status.SUPPRESSED])
         .exists()
     )
 
@@ -48,6 +57,8 @@ def record_events(events: Iterable[tuple[Incident, str]], *, now: datetime) -> i
         return 0
     channels = list(Channel.objects.filter(enabled=True))
     silences = list(Silence.objects.active(now))
+    sent = _recently_sent(now)
+    cap = settings.AIOPS_NOTIFY_MAX_PER_CHANNEL
     created = []
     for incident, event in events:
         silenced = any(silence.matches(incident) for silence in silences)
@@ -60,13 +71,22 @@ def record_events(events: Iterable[tuple[Incident, str]], *, now: datetime) -> i
                 incident, channel
             ):
                 continue  # nothing was said about it: nothing to take back
+            status = Status.SILENCED if silenced else Status.PENDING
+            if status == Status.PENDING:
+                # A storm of events gets a channel's cap of messages; the rest
+                # are kept (and listed) but not sent. The storm incident itself,
+                # which names them all, always goes out.
+                if sent[channel.pk] >= cap and not is_storm(incident):
+                    status = Status.SUPPRESSED
+                else:
+                    sent[channel.pk] += 1
             created.append(
                 Notification(
                     incident=incident,
                     channel=channel,
                     event=event,
                     severity=incident.severity,
-                    status=Status.SILENCED if silenced else Status.PENDING,
+                    status=status,
                     next_attempt_at=now,
                     created_at=now,
                 )
@@ -75,6 +95,19 @@ def record_events(events: Iterable[tuple[Incident, str]], *, now: datetime) -> i
     if any(n.status == Status.PENDING for n in created):
         transaction.on_commit(request_dispatch)
     return len(created)
+
+
+def _recently_sent(now: datetime) -> dict[int, int]:
+    """Per channel: notifications meant to go out within the storm window."""
+    since = now - timedelta(seconds=settings.AIOPS_STORM_WINDOW)
+    counts = (
+        Notification.objects.filter(created_at__gt=since)
+        .exclude(status__in=[Status.SILENCED, Status.SUPPRESSED])
+        .values("channel")
+        .annotate(n=Count("id"))
+        .values_list("channel", "n")
+    )
+    return defaultdict(int, dict(counts))
 
 
 def request_dispatch() -> None:
@@ -103,9 +136,12 @@ def _schedule_repeats(now: datetime) -> None:
     due = []
     for (incident_id, channel_id), created in latest.items():
         channel, incident = channels.get(channel_id), incidents[incident_id]
-        if channel is None or now - created < timedelta(
-            seconds=channel.repeat_interval
-        ):
+        if channel is None:
+            continue
+        # Bounded again here: a channel stored with an absurd interval before the
+        # bound existed must not break every channel's reminders.
+        repeat = min(max(channel.repeat_interval, MIN_REPEAT), MAX_REPEAT)
+        if now - created < timedelta(seconds=repeat):
             continue
         if any(silence.matches(incident) for silence in silences):
             continue

@@ -17,7 +17,7 @@ from django.db import DatabaseError
 
 from telemetry.models import ProcessStats
 
-NAMES = ("otlp_accepted", "otlp_rejected", "telemetry_failures")
+NAMES = ("otlp_accepted", "otlp_rejected", "otlp_overflowed", "telemetry_failures")
 _lock = threading.Lock()
 _counts = dict.fromkeys(NAMES, 0)
 _last_persisted: dict | None = None

@@ -77,6 +77,8 @@ class ProcessStats(models.Model):
     queued = models.PositiveIntegerField(default=0)
     otlp_accepted = models.BigIntegerField(default=0)
     otlp_rejected = models.BigIntegerField(default=0)
+    # Spans stored under their service's "(other)" endpoint: over the name caps.
+    otlp_overflowed = models.BigIntegerField(default=0)
     telemetry_failures = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField()
 

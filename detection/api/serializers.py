@@ -163,6 +163,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 class IncidentListSerializer(serializers.Serializer):
     active_incidents = IncidentSerializer(many=True)
     incident_count = serializers.IntegerField()
+    active_next_offset = serializers.IntegerField(allow_null=True)
     resolved_incidents = IncidentSerializer(many=True)
     resolved_count = serializers.IntegerField()
 
@@ -204,6 +205,10 @@ class IncidentFilterSerializer(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=500, default=20
     )
+    active_limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=500, default=100
+    )
+    active_offset = serializers.IntegerField(required=False, min_value=0, default=0)
 
     def _choices(self, value: str, allowed: list[str], name: str) -> list[str]:
         chosen = [v.strip() for v in value.split(",") if v.strip()]

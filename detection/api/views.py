@@ -69,6 +69,12 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("service", str),
             OpenApiParameter("endpoint", str),
             OpenApiParameter("limit", int, description="Resolved incidents to list."),
+            OpenApiParameter(
+                "active_limit", int, description="Active incidents per page (100)."
+            ),
+            OpenApiParameter(
+                "active_offset", int, description="Active incidents to skip."
+            ),
         ],
         responses=IncidentListSerializer,
         operation_id="aiops_incidents_list",
@@ -97,14 +103,20 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             if "resolved" in statuses
             else (incidents.none())
         )
-        active_list = list(active.order_by("-last_seen"))
+        # Paged: however many incidents are active, one answer stays bounded.
+        start, size = wanted["active_offset"], wanted["active_limit"]
+        active_count = active.count()
+        active_page = list(active.order_by("-last_seen", "-id")[start : start + size])
         context = self.get_serializer_context()
         return Response(
             {
                 "active_incidents": IncidentSerializer(
-                    active_list, many=True, context=context
+                    active_page, many=True, context=context
                 ).data,
-                "incident_count": len(active_list),
+                "incident_count": active_count,
+                "active_next_offset": start + size
+                if start + size < active_count
+                else None,
                 "resolved_incidents": IncidentSerializer(
                     resolved.order_by("-resolved_at")[: wanted["limit"]],
                     many=True,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from telemetry import counters
+from telemetry.cardinality import endpoint_names
 from telemetry.otlp.decoding import OtlpError, decode, decompress
 from telemetry.otlp.mapping import map_request
 from telemetry.store import insert_spans
@@ -72,6 +73,7 @@ def ingest(
         now=now,
         max_skew=settings.AIOPS_OTLP_MAX_CLOCK_SKEW,
         may_write=may_write,
+        admit=endpoint_names.admit,
     )
     try:
         insert_spans(mapped.records)
@@ -81,4 +83,5 @@ def ingest(
         ) from None
     counters.add("otlp_accepted", len(mapped.records))
     counters.add("otlp_rejected", mapped.rejected)
+    counters.add("otlp_overflowed", mapped.overflowed)
     return IngestResult(len(mapped.records), mapped.rejected, mapped.reasons)

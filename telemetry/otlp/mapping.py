@@ -32,10 +32,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from telemetry.cardinality import OVERFLOW
 from telemetry.records import SpanRecord
 from telemetry.scrubbing import scrub_message, scrub_stack
 
 UNKNOWN_SERVICE = "unknown_service"
+OVERFLOW_REFUSED = (
+    "over the caps on distinct endpoint names, and on spans of (other) endpoints "
+    "this minute: counted, not stored"
+)
 KINDS = {
     OtlpSpan.SPAN_KIND_SERVER: "server",
     OtlpSpan.SPAN_KIND_CONSUMER: "consumer",
@@ -49,6 +54,14 @@ class Mapped:
     records: list[SpanRecord] = field(default_factory=list)
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
+
+    refused_overflow: int = 0
+
+    @property
+    def overflowed(self) -> int:
+        """Spans over the name caps: stored as (other), or refused."""
+        stored = sum(1 for r in self.records if r.endpoint == OVERFLOW)
+        return stored + self.refused_overflow
 
     def reject(self, reason: str) -> None:
         self.rejected += 1
@@ -104,7 +117,9 @@ def _exception(span) -> tuple[str, str, str]:
     return "", "", ""
 
 
-def _record(service: str, span, latest_ns: int) -> SpanRecord | str:
+def _record(
+    service: str, span, latest_ns: int, admit: Callable[[str, str], str | None]
+) -> SpanRecord | str:
     """A record, or the reason the span is rejected."""
     if len(span.trace_id) != 16 or not any(span.trace_id):
         return "trace_id must be 16 bytes, not all zero"
@@ -120,10 +135,13 @@ def _record(service: str, span, latest_ns: int) -> SpanRecord | str:
     attrs = attributes(span.attributes)
     kind = KINDS.get(span.kind, "internal")
     status = _int(attrs.get("http.response.status_code", attrs.get("http.status_code")))
+    endpoint = _text(attrs.get("http.route") or span.name, 200) or "unnamed"
     if kind in ("server", "consumer"):
-        endpoint = attrs.get("http.route") or span.name
+        endpoint = admit(service, endpoint)
+        if endpoint is None:
+            return OVERFLOW_REFUSED
     else:
-        endpoint = span.name
+        endpoint = _text(span.name, 200) or "unnamed"
     error_type, message, stack = _exception(span)
     failed = (
         span.status.code == Status.STATUS_CODE_ERROR
@@ -139,7 +157,7 @@ def _record(service: str, span, latest_ns: int) -> SpanRecord | str:
     parent = span.parent_span_id.hex() if len(span.parent_span_id) == 8 else None
     return SpanRecord(
         service=service,
-        endpoint=_text(endpoint, 200) or "unnamed",
+        endpoint=endpoint,
         kind=kind,
         method=_text(
             attrs.get("http.request.method", attrs.get("http.method")), 16
@@ -164,9 +182,12 @@ def map_request(
     now: datetime,
     max_skew: float,
     may_write: Callable[[str], str | None] = lambda service: None,
+    admit: Callable[[str, str], str | None] = lambda service, endpoint: endpoint,
 ) -> Mapped:
     """Records of the request's spans. ``may_write(service)`` is None when the
-    client may write spans for that service, else the reason it may not."""
+    client may write spans for that service, else the reason it may not;
+    ``admit(service, endpoint)`` is the endpoint name to store (the cardinality
+    cap's overflow name when there are too many)."""
     mapped = Mapped()
     latest_ns = int((now.timestamp() + max_skew) * 1e9)
     for resource_spans in request.resource_spans:
@@ -179,9 +200,10 @@ def map_request(
                     mapped.reject(refusal)
                 continue
             for span in scope_spans.spans:
-                result = _record(service, span, latest_ns)
+                result = _record(service, span, latest_ns, admit)
                 if isinstance(result, str):
                     mapped.reject(result)
+                    mapped.refused_overflow += result is OVERFLOW_REFUSED
                 else:
                     mapped.records.append(result)
     return mapped

@@ -227,6 +227,23 @@ def test_reminders_stop_when_acknowledged(receiver):
     assert [e for _, e, _ in events()] == ["opened", "repeated"]
 
 
+def test_a_channel_stored_with_an_absurd_interval_does_not_block_others(receiver):
+    from django.db import connection
+
+    good = channel(receiver, repeat_interval=120)
+    bad = channel(receiver)
+    # Stored before intervals were bounded (PostgreSQL's integer holds less).
+    huge = 99_999_999_999_999 if connection.vendor == "sqlite" else 2_147_483_647
+    Channel.objects.filter(pk=bad.pk).update(repeat_interval=huge)
+    incident_from_traffic(seconds=600, until=660)
+    dispatch_due(now=at(661))
+
+    dispatch_due(now=at(782))
+
+    reminders = Notification.objects.filter(event="repeated")
+    assert list(reminders.values_list("channel", flat=True)) == [good.pk]
+
+
 def test_channel_filters(receiver):
     channel(receiver, name="payments-team", services=["billing"])
     channel(receiver, name="critical-only", min_severity="critical")

@@ -1,0 +1,209 @@
+"""What an incident says, updated from one cycle's group: root and candidates,
+title and issue (keeping the worst observation), severity, anomalies with their
+per-cycle history, and the endpoints affected now. The cycle owns these fields
+(``lifecycle.CYCLE_FIELDS``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from detection.core.kinds import AnomalyType
+from detection.core.rca import NETWORK
+from detection.core.types import EndpointKey, Finding, Group
+from detection.models import SEVERITY_RANK, Anomaly, Incident
+from detection.selectors import to_datetime
+
+MAX_TRACE_IDS = 10
+
+
+def pairs(keys) -> list[list[str]]:
+    return [[key.service, key.endpoint] for key in keys]
+
+
+def keys_of(pairs) -> set[EndpointKey]:
+    return {EndpointKey(service, endpoint) for service, endpoint in pairs}
+
+
+def root_of(incident: Incident) -> EndpointKey:
+    return EndpointKey(incident.root_service, incident.root_endpoint)
+
+
+def worst(*severities: str) -> str:
+    return max(severities, key=lambda s: SEVERITY_RANK.get(s, 0))
+
+
+# Within a kind, which observation is worse: not answering beats slow answers,
+# which beat a shifted median; then the larger departure from normal.
+_GRAVITY = {
+    AnomalyType.SILENCE: 3,
+    AnomalyType.LATENCY: 2,
+    AnomalyType.SHIFT: 1,
+    AnomalyType.ERRORS: 2,
+}
+
+
+def _badness(finding: Finding | None) -> list[float]:
+    if finding is None:
+        return [0.0, 0.0]
+    if finding.type == AnomalyType.ERRORS:
+        score = finding.observed
+    elif finding.type == AnomalyType.SILENCE:
+        score = finding.expected
+    else:
+        score = finding.ratio
+    return [float(_GRAVITY[finding.type]), round(score, 6)]
+
+
+def _root_finding(group: Group, root: EndpointKey) -> Finding | None:
+    own = [f for f in group.findings if f.key == root]
+    return max(own, key=_badness, default=None)
+
+
+def _describe(group: Group, root_key: EndpointKey, finding: Finding | None) -> str:
+    """The root issue in the prototype's words."""
+    if root_key.service == NETWORK:
+        caller, _, callee = root_key.endpoint.partition(" -> ")
+        extra = group.evidence.get("network_extra_ms")
+        return f"Slow network between {caller} and {callee}" + (
+            f": calls take {extra:.0f}ms longer than the callee's own time"
+            if extra
+            else ""
+        )
+    if finding is not None:
+        return finding.summary
+    symptoms = ", ".join(
+        sorted({f"{f.key.endpoint} {f.type.short}" for f in group.findings})
+    )
+    return f"Origin of the anomalies seen on {symptoms}"
+
+
+def title_for(issue: str, root: EndpointKey, affected: list[EndpointKey]) -> str:
+    kind, _, detail = issue.partition(": ")
+    title = issue
+    if detail and root.service != NETWORK:
+        title = f"{kind} on {root.endpoint}: {detail}"
+    others = sorted({k.endpoint for k in affected if k != root})
+    if others:
+        title += f", affecting {', '.join(others)}"
+    return title[:300]
+
+
+def _merge_votes(incident: Incident, group: Group) -> list[dict]:
+    """Accumulate candidate scores over cycles; the root is the overall best."""
+    votes: dict[str, float] = dict(incident.evidence.get("cumulative_votes", {}))
+    for candidate in group.candidates:
+        label = f"{candidate.key.service}\t{candidate.key.endpoint}"
+        votes[label] = votes.get(label, 0.0) + candidate.score
+    total = sum(votes.values()) or 1.0
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:5]
+    incident.evidence = {
+        **group.evidence,
+        "cumulative_votes": votes,
+        "peak": incident.evidence.get("peak"),
+    }
+    return [
+        {
+            "service": label.split("\t", 1)[0],
+            "endpoint": label.split("\t", 1)[1],
+            "score": round(score / total, 4),
+        }
+        for label, score in ranked
+    ]
+
+
+def apply_group(incident: Incident, group: Group, now: datetime) -> None:
+    incident.candidates = _merge_votes(incident, group)
+    best = incident.candidates[0]
+    root = EndpointKey(best["service"], best["endpoint"])
+    rerooted = root != root_of(incident)
+    incident.root_service, incident.root_endpoint = root
+    # The title keeps the worst observation of the root so far: a fault's first
+    # minute is not rewritten by the diluted windows of its last.
+    finding = _root_finding(group, root)
+    badness = _badness(finding)
+    peak = incident.evidence.get("peak")
+    if rerooted or not incident.root_issue or peak is None or badness >= peak:
+        incident.root_issue = _describe(group, root, finding)
+        incident.evidence["peak"] = badness
+    # This cycle's confidence when it agrees with the accumulated root, else the
+    # root's share of all evidence so far.
+    incident.confidence = group.confidence if group.root == root else best["score"]
+    incident.severity = worst(
+        incident.severity or "low", *(f.severity for f in group.findings)
+    )
+    failures = list(incident.correlated_failures)
+    for finding in group.findings:
+        label = f"{finding.key.endpoint}_{finding.type.short}"
+        if label not in failures:
+            failures.append(label)
+    incident.correlated_failures = failures
+    traces = list(incident.trace_ids)
+    for finding in sorted(group.findings, key=lambda f: f.key != root):
+        for trace_id in finding.example_trace_ids:
+            if trace_id not in traces and len(traces) < MAX_TRACE_IDS:
+                traces.append(trace_id)
+    incident.trace_ids = traces
+    incident.last_seen = now
+    incident.quiet_seconds = 0.0
+
+
+def save_anomalies(incident: Incident, group: Group, now: datetime) -> None:
+    existing = {(a.service, a.endpoint, a.type): a for a in incident.anomalies.all()}
+    at = now.isoformat()
+    for finding in group.findings:
+        anomaly = existing.get(
+            (finding.key.service, finding.key.endpoint, finding.type.value)
+        )
+        if anomaly is None and not finding.opens_incident:
+            # Relaxed evidence keeps what is already there alive, adds nothing new.
+            continue
+        if anomaly is None:
+            anomaly = Anomaly(
+                incident=incident,
+                type=finding.type.value,
+                service=finding.key.service,
+                endpoint=finding.key.endpoint,
+                first_seen=now,
+            )
+            existing[(anomaly.service, anomaly.endpoint, anomaly.type)] = anomaly
+        anomaly.severity = finding.severity
+        anomaly.summary = finding.summary[:300]
+        anomaly.observed = finding.observed
+        anomaly.expected = finding.expected
+        anomaly.ratio = finding.ratio
+        anomaly.sample_count = finding.sample_count
+        anomaly.window_start = to_datetime(finding.window_start)
+        anomaly.window_end = to_datetime(finding.window_end)
+        anomaly.last_seen = now
+        anomaly.example_trace_ids = list(finding.example_trace_ids)
+        anomaly.detail = finding.detail
+        observation = {
+            "at": at,
+            "observed": round(finding.observed, 4),
+            "expected": round(finding.expected, 4),
+            "samples": finding.sample_count,
+        }
+        anomaly.history = (list(anomaly.history) + [observation])[
+            -Anomaly.HISTORY_LIMIT :
+        ]
+        anomaly.save()
+
+
+def affected_now(incident: Incident, now: datetime, config) -> None:
+    """The endpoints the fault shows on now (root first), not a union of history."""
+    recent = now - timedelta(seconds=config.effective_window)
+    keys = {
+        EndpointKey(a.service, a.endpoint)
+        for a in incident.anomalies.all()
+        if a.last_seen >= recent
+    }
+    root = root_of(incident)
+    keys.add(root)
+    incident.affected = pairs(sorted(keys, key=lambda k: (k != root, k)))
+
+
+def next_public_id(now: datetime) -> str:
+    epoch = int(now.timestamp())
+    prefix = f"INC-{epoch}-"
+    taken = Incident.objects.filter(public_id__startswith=prefix).count()
+    return f"{prefix}{taken + 1}"
