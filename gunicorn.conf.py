@@ -25,3 +25,32 @@ def post_fork(server, worker):
     switch = os.environ.get("AIOPS_GIL_SWITCH_INTERVAL")
     if switch:
         sys.setswitchinterval(float(switch))
+
+
+def child_exit(server, worker):
+    # In the master: a worker killed before it could flush lost what it had
+    # queued; count it as dropped so that /metrics says so.
+    import socket
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops_site.settings")
+    try:
+        import django
+
+        django.setup()
+        from telemetry.counters import count_lost
+
+        lost = count_lost(host=socket.gethostname()[:100], pid=worker.pid)
+    except Exception as exc:  # noqa: BLE001 - never take the master down
+        server.log.warning(
+            "could not count the spans of worker %s: %s", worker.pid, exc
+        )
+        return
+    finally:
+        # Workers forked later must not inherit the master's database connection.
+        from django.db import connections
+
+        connections.close_all()
+    if lost:
+        server.log.warning(
+            "worker %s died with %s spans queued: lost", worker.pid, lost
+        )

@@ -170,6 +170,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Failed admin sign-ins per account and address before a lockout of this many s.
+AIOPS_LOGIN_MAX_FAILURES = env_int("AIOPS_LOGIN_MAX_FAILURES", 5, minimum=1)
+AIOPS_LOGIN_LOCKOUT = env_float("AIOPS_LOGIN_LOCKOUT", 900.0, minimum=1.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -179,6 +182,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "aiops_site.permissions.ReadAuthenticatedWriteStaff"
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "aiops_site.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "aiops_site.pagination.StrictLimitOffsetPagination",
@@ -305,6 +313,9 @@ AIOPS_BASE_URL = env_str("AIOPS_BASE_URL", "http://127.0.0.1:8000")
 AIOPS_NOTIFY_TIMEOUT = env_float("AIOPS_NOTIFY_TIMEOUT", 5.0, minimum=0.1)
 AIOPS_NOTIFY_BACKOFF = env_float("AIOPS_NOTIFY_BACKOFF", 30.0, minimum=0.0)
 AIOPS_NOTIFY_MAX_ATTEMPTS = env_int("AIOPS_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+# Notification targets on loopback, link-local or metadata addresses are refused
+# unless their host is listed here (e.g. a receiver on this machine).
+AIOPS_WEBHOOK_ALLOWED_HOSTS = env_list("AIOPS_WEBHOOK_ALLOWED_HOSTS", [])
 # Messages per channel within AIOPS_STORM_WINDOW; more are kept, not sent.
 AIOPS_NOTIFY_MAX_PER_CHANNEL = env_int("AIOPS_NOTIFY_MAX_PER_CHANNEL", 30, minimum=1)
 

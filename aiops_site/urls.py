@@ -6,12 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from aiops_site import health
 from aiops_site.api import urlpatterns as api_urls
+from aiops_site.login_throttle import ThrottledAuthenticationForm
 from detection.api.prometheus import PrometheusMetricsView
 from telemetry.views import traces
 
 # The admin's "View site" link leads to the dashboard.
 admin.site.site_url = "/aiops/dashboard/"
 admin.site.site_header = "AIOps for Django"
+admin.site.login_form = ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", include("demo_shop.urls")),

@@ -135,7 +135,18 @@ def call(url: str, method: str = "GET", body: bytes | None = None, headers=None)
         return 0
 
 
-def soak(engine: str, minutes: float) -> dict:
+def _otlp_counters(base: str, auth: dict) -> dict:
+    request = urllib.request.Request(f"{base}/metrics", headers=auth)
+    text = urllib.request.urlopen(request, timeout=30).read().decode()
+    wanted = ("aiops_otlp_spans_rejected_total", "aiops_otlp_spans_overflowed_total")
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith(wanted)
+    }
+
+
+def soak(engine: str, minutes: float, hostile_on: bool = True) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     scratch = Path(tempfile.mkdtemp(prefix="aiops-soak-"))
@@ -221,10 +232,71 @@ def soak(engine: str, minutes: float) -> dict:
                     counts["otlp_spans"] += len(spans) if status == 200 else 0
             stop.wait(2.0)
 
-    threads = [
-        threading.Thread(target=f, daemon=True)
-        for f in (users, users, users, monitors, exporter)
-    ]
+    evil_key = manage(
+        "ingest_token", "create", "compromised", env=env, capture=True
+    ).strip()
+    hostile_rng = random.Random(66)
+
+    def hostile_span(service: str, endpoint: str, ts: float, status: int) -> dict:
+        return {
+            "service": service,
+            "endpoint": endpoint,
+            "ts": ts,
+            "duration_ms": 3.0,
+            "status": status,
+            "trace_id": f"{hostile_rng.getrandbits(128):032x}",
+            "span_id": f"{hostile_rng.getrandbits(64):016x}",
+            "kind": "server",
+        }
+
+    def hostile():
+        """A compromised key (and anonymous clients) doing what the security
+        review did: a flood of made-up names, an error storm in made-up services
+        (once, at minute 1), forged shop spans, spans from the future, anonymous
+        exports behind a new X-Forwarded-For each time."""
+        n = 0
+        stormed = False
+        while not stop.is_set():
+            now = time.time()
+            spans = [
+                hostile_span("evil", f"GET /u/{n}-{k}", now - 1, 200)
+                for k in range(2000)
+            ]
+            spans += [hostile_span("shop", "payment", now - 1, 500) for _ in range(50)]
+            spans += [hostile_span("evil", "GET /x", now + 120, 500) for _ in range(50)]
+            if not stormed and time.monotonic() - started > 60:
+                stormed = True
+                spans += [
+                    hostile_span(f"ghost{g}", "POST /pay", now - 1, 500)
+                    for g in range(40)
+                    for _ in range(10)
+                ]
+            body = export_request(spans, seed=n + 77).SerializeToString()
+            headers = {"Content-Type": "application/x-protobuf"}
+            status = call(
+                f"{base}/v1/traces",
+                "POST",
+                body,
+                headers | {"Authorization": f"Bearer {evil_key}"},
+            )
+            anonymous = call(
+                f"{base}/v1/traces",
+                "POST",
+                body,
+                headers | {"X-Forwarded-For": f"10.9.{n % 250}.{n % 7}"},
+            )
+            with lock:
+                counts[f"hostile_{status}"] = counts.get(f"hostile_{status}", 0) + 1
+                counts[f"anonymous_{anonymous}"] = (
+                    counts.get(f"anonymous_{anonymous}", 0) + 1
+                )
+            n += 1
+            stop.wait(2.0)
+
+    workers = [users, users, users, monitors, exporter] + (
+        [hostile] if hostile_on else []
+    )
+    threads = [threading.Thread(target=f, daemon=True) for f in workers]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -273,7 +345,8 @@ def soak(engine: str, minutes: float) -> dict:
             detected(fault)
         fault["injected"] = fault.pop("at").isoformat()
 
-    incidents = read("/aiops/incidents?limit=100")
+    incidents = read("/aiops/incidents?limit=100&active_limit=500")
+    otlp_counters = _otlp_counters(base, auth)
     memory_end = {pid: rss_mb(pid) for pid in tree(app.pid)}
     app.send_signal(signal.SIGINT)
     app.wait(timeout=120)
@@ -298,6 +371,7 @@ def soak(engine: str, minutes: float) -> dict:
         "requests_served": served,
         "shop_and_scanner_spans_stored": shop_spans,
         "otlp_spans_accepted": counts["otlp_spans"],
+        "overflowed_and_rejected": otlp_counters,
         "faults": faults,
         "incidents": [
             {
@@ -317,8 +391,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument(
+        "--no-hostile", action="store_true", help="Leave out the hostile client."
+    )
     args = parser.parse_args()
-    results = [soak(engine, args.minutes) for engine in args.engines.split(",")]
+    results = [
+        soak(engine, args.minutes, hostile_on=not args.no_hostile)
+        for engine in args.engines.split(",")
+    ]
     for r in results:
         print(f"\n== {r['engine']}, {r['minutes']} minutes ==")
         print(
@@ -327,6 +407,14 @@ def main() -> int:
             f"{r['requests_served'] - r['shop_and_scanner_spans_stored']}), "
             f"OTLP spans accepted {r['otlp_spans_accepted']}"
         )
+        hostile = {
+            k: v
+            for k, v in r["requests_sent"].items()
+            if k.startswith(("hostile_", "anonymous_"))
+        }
+        if hostile:
+            print(f"hostile exports by answer: {hostile}")
+            print(f"  {r['overflowed_and_rejected']}")
         print(f"faults injected {len(r['faults'])}:")
         for f in r["faults"]:
             found = (

@@ -22,7 +22,12 @@ def evidence_traces() -> set[str]:
 
 def prune_telemetry(*, now: datetime, days: float) -> PruneResult:
     cutoff = now - timedelta(days=days)
-    result = prune_spans(before=cutoff, keep_traces=evidence_traces())
+    # Spans claiming to start more than a day ahead were forged or mis-clocked
+    # (ingestion refuses them now; older versions stored them, and retention by
+    # age alone would keep them for ever).
+    result = prune_spans(
+        before=cutoff, keep_traces=evidence_traces(), after=now + timedelta(days=1)
+    )
     AnalysisRun.objects.filter(started_at__lt=cutoff).delete()
     EndpointRollup.objects.filter(at__lt=cutoff).delete()
     return result

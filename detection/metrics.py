@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -47,7 +48,7 @@ def endpoint_metrics(*, now: datetime, window: float) -> dict[str, dict]:
     if first is not None and first > now - timedelta(seconds=window):
         observed = max((now - first).total_seconds(), 1.0)
 
-    result: dict[str, dict] = {}
+    entries: dict[tuple[str, str], dict] = {}
     names = defaultdict(int)
     for _, endpoint in set(durations) | set(baselines):
         names[endpoint] += 1
@@ -74,5 +75,22 @@ def endpoint_metrics(*, now: datetime, window: float) -> dict[str, dict]:
             else None,
             "baseline_samples": baseline.sample_count if baseline else 0,
         }
-        result[endpoint if names[endpoint] == 1 else f"{service}/{endpoint}"] = entry
-    return result
+        entries[key] = entry
+    return _keyed(entries, names)
+
+
+def _keyed(entries: dict[tuple[str, str], dict], names: dict[str, int]) -> dict:
+    """Entries under their endpoint name (the prototype's keys), or
+    ``service/endpoint`` where services share the name. A key two entries would
+    share (a service named to collide: endpoint "shop/payment" elsewhere) takes
+    neither: both get an unambiguous JSON key, ``["service", "endpoint"]``."""
+    wanted = {
+        key: key[1] if names[key[1]] == 1 else f"{key[0]}/{key[1]}" for key in entries
+    }
+    taken: dict[str, int] = defaultdict(int)
+    for label in wanted.values():
+        taken[label] += 1
+    return {
+        (label if taken[label] == 1 else json.dumps(list(key))): entries[key]
+        for key, label in wanted.items()
+    }

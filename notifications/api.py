@@ -14,6 +14,7 @@ from notifications.models import (
     Notification,
     Silence,
 )
+from notifications.targets import refusal
 
 PAGERDUTY_EVENTS = "https://events.pagerduty.com/v2/enqueue"
 
@@ -84,6 +85,8 @@ class ChannelSerializer(serializers.ModelSerializer):
             data.setdefault("url", url or PAGERDUTY_EVENTS)
         elif not url:
             raise serializers.ValidationError({"url": "this channel kind needs a URL"})
+        if "url" in data and (reason := refusal(data["url"], resolve=False)):
+            raise serializers.ValidationError({"url": reason})
         return data
 
 

@@ -11,6 +11,8 @@ from email.utils import parsedate_to_datetime
 import urllib3
 from django.conf import settings
 
+from notifications.targets import refusal
+
 _pool = urllib3.PoolManager(num_pools=8, maxsize=4, retries=False)
 
 
@@ -46,6 +48,10 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 def post_json(url: str, body: dict, *, now: datetime) -> Answer:
     started = time.perf_counter()
+    reason = refusal(url, resolve=True)
+    if reason:
+        # A 4xx-like answer: not worth retrying. The reason names the host only.
+        return Answer(400, (time.perf_counter() - started) * 1000, f"refused: {reason}")
     try:
         response = _pool.request(
             "POST",

@@ -76,6 +76,13 @@ def webhook(incident: Incident, notification: Notification, channel: Channel) ->
     }
 
 
+def slack_escape(text: str) -> str:
+    """Text as Slack shows it literally: &, < and > are its control characters
+    (``<!channel>`` pings everyone, ``<https://evil|text>`` disguises a link),
+    and span names come from whoever sends spans."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack(incident: Incident, notification: Notification, channel: Channel) -> dict:
     verb = {
         "opened": "New incident",
@@ -89,8 +96,11 @@ def slack(incident: Incident, notification: Notification, channel: Channel) -> d
         if notification.event == "resolved"
         else SLACK_EMOJI[notification.severity]
     )
-    text = f"{verb}: {incident.public_id} [{notification.severity}] {incident.title}"
-    root = f"{incident.root_service}/{incident.root_endpoint}: {incident.root_issue}"
+    title = slack_escape(incident.title)
+    text = f"{verb}: {incident.public_id} [{notification.severity}] {title}"
+    root = slack_escape(
+        f"{incident.root_service}/{incident.root_endpoint}: {incident.root_issue}"
+    )
     link = f"<{incident_url(incident)}|Open the incident>"
     since = _iso(incident.first_detected)
     return {
@@ -105,7 +115,7 @@ def slack(incident: Incident, notification: Notification, channel: Channel) -> d
             },
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": f"{emoji} *{incident.title}*"},
+                "text": {"type": "mrkdwn", "text": f"{emoji} *{title}*"},
             },
             {
                 "type": "section",
@@ -118,7 +128,9 @@ def slack(incident: Incident, notification: Notification, channel: Channel) -> d
                     },
                     {
                         "type": "mrkdwn",
-                        "text": f"*Affected*\n{_affected(incident)}"[:1900],
+                        "text": f"*Affected*\n{slack_escape(_affected(incident))}"[
+                            :1900
+                        ],
                     },
                 ],
             },

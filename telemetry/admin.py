@@ -1,6 +1,19 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 
 from telemetry.models import IngestToken, Span
+
+
+class BoundedDateChangeList(ChangeList):
+    """The date hierarchy's year 9999 (whose end is in year 10000) is a bad
+    parameter (the admin's "?e=1" page), not a server error."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
 
 @admin.register(Span)
@@ -20,6 +33,10 @@ class SpanAdmin(admin.ModelAdmin):
     list_filter = ["service", "is_error", "kind"]
     search_fields = ["=trace_id", "endpoint"]
     date_hierarchy = "start_time"
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedDateChangeList
+
     show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:

@@ -14,6 +14,7 @@ import threading
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError
+from django.db.models import F
 
 from telemetry.models import ProcessStats
 
@@ -87,3 +88,19 @@ def totals(now: datetime, *, fresh_for: float = 60.0) -> dict[str, int]:
         if row.updated_at >= now - timedelta(seconds=fresh_for):
             values["queued"] += row.queued
     return values
+
+
+def count_lost(*, host: str, pid: int) -> int:
+    """A process that died without flushing (killed): the spans it last reported
+    queued are lost. Count them as dropped; returns how many. Called by the web
+    server's master for each worker that exits (a clean exit flushed first and
+    reported an empty queue, so this is then 0). Approximate by the reporting
+    interval: spans queued after the last report are not known to anyone."""
+    row = ProcessStats.objects.filter(host=host, pid=pid).first()
+    if row is None or row.queued <= 0:
+        return 0
+    lost = row.queued
+    ProcessStats.objects.filter(pk=row.pk).update(
+        spans_dropped=F("spans_dropped") + lost, queued=0
+    )
+    return lost

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from telemetry.scrubbing import clean_name
 from telemetry.trace_context import is_valid_span_id, is_valid_trace_id
 
 DEFAULT_SERVICE = "default"
@@ -102,7 +103,7 @@ def _text(data: dict[str, Any], key: str, default: str, limit: int) -> str:
         return default
     if not isinstance(value, str):
         raise RecordError(f"{key} must be a string")
-    value = value.strip()
+    value = clean_name(value)
     if not value:
         return default
     return value[:limit]

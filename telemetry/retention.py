@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 
 from telemetry.models import Span
 
@@ -27,12 +28,20 @@ class PruneResult:
 
 
 def prune_spans(
-    *, before: datetime, keep_traces: Iterable[str] = (), batch_size: int = BATCH
+    *,
+    before: datetime,
+    keep_traces: Iterable[str] = (),
+    batch_size: int = BATCH,
+    after: datetime | None = None,
 ) -> PruneResult:
-    """Delete spans that started before ``before``, except those of ``keep_traces``."""
+    """Delete spans that started before ``before`` (or after ``after``: a time
+    no real span can have, stored before future spans were refused), except
+    those of ``keep_traces``."""
     keep = sorted(set(keep_traces))
     result = PruneResult()
     old = Span.objects.filter(start_time__lt=before)
+    if after is not None:
+        old = Span.objects.filter(Q(start_time__lt=before) | Q(start_time__gt=after))
     if keep:
         result.kept_as_evidence = old.filter(trace_id__in=keep).count()
         old = old.exclude(trace_id__in=keep)

@@ -73,6 +73,9 @@ def test_run_command_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert (tmp_path / "db.sqlite3-wal").exists() or (
             tmp_path / "db.sqlite3"
         ).read_bytes()[18:20] == b"\x02\x02"
+        # Tokens, session keys and channel secrets: readable by the owner only.
+        for name in ("db.sqlite3", "admin_token", "ingest_token", "secret_key"):
+            assert (tmp_path / name).stat().st_mode & 0o077 == 0, name
         log.seek(0)
         children = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", log.read())]
         assert len(children) == 2  # the web server and the django-q2 cluster

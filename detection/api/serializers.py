@@ -235,8 +235,16 @@ class MetricsQuerySerializer(serializers.Serializer):
         help_text="Seconds of traffic to summarise.",
     )
     at = serializers.DateTimeField(
-        required=False, help_text="End of the window (ISO 8601); default now."
+        required=False,
+        help_text="End of the window (ISO 8601, years 1970 to 9998); default now.",
     )
+
+    def validate_at(self, value):
+        # The window is subtracted from it and a day may be added: keep clear of
+        # the calendar's ends (year 1 or 9999 would overflow into a 500).
+        if not 1970 <= value.year <= 9998:
+            raise serializers.ValidationError("at must be between 1970 and 9998")
+        return value
 
 
 class AnalyzeResultSerializer(serializers.Serializer):

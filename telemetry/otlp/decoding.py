@@ -93,6 +93,8 @@ def _from_json(data: bytes) -> ExportTraceServiceRequest:
         document = json.loads(data or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise OtlpError(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise OtlpError(400, "body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise OtlpError(400, "body must be a JSON object (ExportTraceServiceRequest)")
     for resource_spans in (
@@ -111,6 +113,8 @@ def _from_json(data: bytes) -> ExportTraceServiceRequest:
         return json_format.ParseDict(
             document, ExportTraceServiceRequest(), ignore_unknown_fields=True
         )
+    except RecursionError:
+        raise OtlpError(400, "body nests too deeply for an OTLP request") from None
     except (json_format.ParseError, TypeError, ValueError, binascii.Error) as exc:
         raise OtlpError(
             400, f"body is not an OTLP ExportTraceServiceRequest: {exc}"

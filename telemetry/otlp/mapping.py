@@ -34,7 +34,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from telemetry.cardinality import OVERFLOW
 from telemetry.records import SpanRecord
-from telemetry.scrubbing import scrub_message, scrub_stack
+from telemetry.scrubbing import clean_name, scrub_message, scrub_stack
 
 UNKNOWN_SERVICE = "unknown_service"
 OVERFLOW_REFUSED = (
@@ -95,14 +95,18 @@ def _text(value, limit: int) -> str:
     return "" if value is None else str(value)[:limit]
 
 
+def _name(value, limit: int) -> str:
+    return "" if value is None else clean_name(str(value)[: limit * 2])[:limit]
+
+
 def _peer(attrs: dict) -> str:
     if attrs.get("peer.service"):
-        return _text(attrs["peer.service"], 200)
+        return _name(attrs["peer.service"], 200)
     host = attrs.get("server.address") or attrs.get("net.peer.name")
     if not host:
         return ""
     port = attrs.get("server.port") or attrs.get("net.peer.port")
-    return _text(f"{host}:{port}" if port else host, 200)
+    return _name(f"{host}:{port}" if port else host, 200)
 
 
 def _exception(span) -> tuple[str, str, str]:
@@ -135,13 +139,13 @@ def _record(
     attrs = attributes(span.attributes)
     kind = KINDS.get(span.kind, "internal")
     status = _int(attrs.get("http.response.status_code", attrs.get("http.status_code")))
-    endpoint = _text(attrs.get("http.route") or span.name, 200) or "unnamed"
+    endpoint = _name(attrs.get("http.route") or span.name, 200) or "unnamed"
     if kind in ("server", "consumer"):
         endpoint = admit(service, endpoint)
         if endpoint is None:
             return OVERFLOW_REFUSED
     else:
-        endpoint = _text(span.name, 200) or "unnamed"
+        endpoint = _name(span.name, 200) or "unnamed"
     error_type, message, stack = _exception(span)
     failed = (
         span.status.code == Status.STATUS_CODE_ERROR
@@ -192,7 +196,7 @@ def map_request(
     latest_ns = int((now.timestamp() + max_skew) * 1e9)
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
-        service = _text(resource.get("service.name"), 100) or UNKNOWN_SERVICE
+        service = _name(resource.get("service.name"), 100) or UNKNOWN_SERVICE
         refusal = may_write(service)
         for scope_spans in resource_spans.scope_spans:
             if refusal is not None:

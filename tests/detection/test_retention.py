@@ -30,18 +30,22 @@ def test_old_spans_go_recent_ones_and_incident_evidence_stay():
     }
     recent = shop_traffic(now.timestamp() - 3600, 300, seed=3)
     store(recent)
+    # Spans dated in 2100, stored before future spans were refused.
+    future = shop_traffic(datetime(2100, 1, 1, tzinfo=UTC).timestamp(), 60, seed=4)
+    store(future)
     old_total = Span.objects.filter(start_time__lt=now - timedelta(days=7)).count()
     AnalysisRun.objects.update(started_at=now - timedelta(days=10))  # as if run then
     out = io.StringIO()
 
     call_command("prune_telemetry", stdout=out)
 
+    assert not Span.objects.filter(start_time__year=2100).exists()
     kept_old = Span.objects.filter(start_time__lt=now - timedelta(days=7))
     assert set(kept_old.values_list("trace_id", flat=True)) == evidence
     assert Span.objects.filter(start_time__gte=now - timedelta(days=7)).count() == len(
         recent
     )
-    deleted = old_total - kept_old.count()
+    deleted = old_total - kept_old.count() + len(future)
     assert f"Deleted {deleted} spans" in out.getvalue()
     assert AnalysisRun.objects.count() == 0  # runs of ten days ago went too
     assert Incident.objects.filter(pk=incident.pk).exists()

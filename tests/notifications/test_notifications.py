@@ -286,3 +286,16 @@ def test_failures_never_log_the_secret_url(receiver, caplog, settings):
     assert "XXXXsecretXXXX" not in str(
         list(Notification.objects.values_list("last_error", flat=True))
     )
+
+
+def test_a_target_that_turned_out_local_is_refused_at_delivery(receiver, settings):
+    channel(receiver)  # saved while its host was allowed
+    settings.AIOPS_WEBHOOK_ALLOWED_HOSTS = []
+    incident_from_traffic()
+
+    dispatch_due(now=at(661))
+
+    notification = Notification.objects.get()
+    assert notification.status == "gave_up"
+    assert notification.last_error.startswith("refused: 127.0.0.1 is a loopback")
+    assert receiver.requests == []

@@ -16,6 +16,20 @@ SECRETS = [
     ("Cookie: sessionid=q8w9e7r6t5; csrftoken=zxcvb", "q8w9e7r6t5"),
     ("    db_password = 'correct horse'", "correct horse"),
     ("client_secret: abcdef123456", "abcdef123456"),
+    (
+        "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1L\n"
+        "-----END RSA PRIVATE KEY-----\n",
+        "MIIEowIBAAKCAQEAu1SU1L",
+    ),
+    ("cut: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0", "MIIEvQIBADAN"),
+    (
+        "rejected eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl",
+        "eyJzdWIiOiIxMjM0NSJ9",
+    ),
+    ("login failed: password is hunter2", "hunter2"),
+    ("the token was abc123def", "abc123def"),
+    ("mysql -u app pass=hunter2 -h db", "hunter2"),
+    ("GET /cb?user%3Dbob%26password%3Dhunter2", "hunter2"),
 ]
 
 
@@ -40,3 +54,9 @@ def test_long_stack_keeps_its_end():
 
     assert len(scrubbed) <= STACK_LIMIT
     assert scrubbed.endswith("KeyError: 'sku'")
+
+
+def test_names_lose_control_characters():
+    from telemetry.scrubbing import clean_name
+
+    assert clean_name("shop\x00\n/payment\t") == "shop /payment"
