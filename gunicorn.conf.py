@@ -11,6 +11,18 @@ timeout = 60
 graceful_timeout = 30
 accesslog = os.environ.get("AIOPS_ACCESS_LOG") or None
 
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn): two
+# instances would share it, and stopping one deletes the other's. One per data
+# directory instead (a Unix socket path must stay under ~100 bytes).
+_data_dir = os.environ.get("AIOPS_DATA_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "var"
+)
+_control = os.path.join(_data_dir, "gunicorn.ctl")
+if len(_control.encode()) < 100:
+    control_socket = _control
+else:
+    control_socket_disable = True
+
 
 def worker_exit(server, worker):
     # Write what the span queue still holds before the worker process ends.

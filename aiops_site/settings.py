@@ -339,6 +339,9 @@ AIOPS_THROTTLE_OTLP = env_str("AIOPS_THROTTLE_OTLP", "1200/min")
 # --- AIOps: access --------------------------------------------------------------
 # Lets anonymous users read incidents, metrics and the service map (never write).
 AIOPS_PUBLIC_READ = env_bool("AIOPS_PUBLIC_READ", False)
+# Development: anonymous clients on this machine may use the prototype's curl
+# walk-through (read incidents and metrics, inject faults, analyse, resolve).
+AIOPS_DEV_OPEN_LOOPBACK = env_bool("AIOPS_DEV_OPEN_LOOPBACK", not PRODUCTION)
 
 # --- AIOps: detection (see detection/config.py for what each one does) ----------
 AIOPS_INTERVAL = env_float("AIOPS_INTERVAL", 30.0, minimum=1.0)

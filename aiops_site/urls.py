@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from aiops_site import health
+from aiops_site import front, health
 from aiops_site.api import urlpatterns as api_urls
 from aiops_site.login_throttle import ThrottledAuthenticationForm
 from detection.api.prometheus import PrometheusMetricsView
@@ -14,8 +14,13 @@ from telemetry.views import traces
 admin.site.site_url = "/aiops/dashboard/"
 admin.site.site_header = "AIOps for Django"
 admin.site.login_form = ThrottledAuthenticationForm
+# The admin index starts with links to incidents and the dashboard.
+admin.site.index_template = "aiops_site/admin_index.html"
+# The lists get the whole width (the index lists every model anyway).
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
+    path("", front.front_door, name="front-door"),
     path("", include("demo_shop.urls")),
     # Browsers ask for it on every page, admin pages included.
     path(

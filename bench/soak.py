@@ -62,7 +62,15 @@ FAULTS = [
 ]
 SCANNER = ["/wp-login.php", "/.env", "/xmlrpc.php", "/admin.php", "/.git/config"]
 # Paths the app serves without recording a span (AIOPS_TELEMETRY_EXCLUDE_PATHS).
-NOT_RECORDED = ("/admin/", "/static/", "/aiops/", "/simulate/", "/v1/", "/metrics")
+NOT_RECORDED = (
+    "/admin/",
+    "/static/",
+    "/aiops/",
+    "/simulate/",
+    "/v1/",
+    "/metrics",
+    "/healthz",  # the supervisor's polls (scripts/run.py)
+)
 REQUEST_PATH = re.compile(r'"[A-Z]+ (\S+) HTTP/')
 
 

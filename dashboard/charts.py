@@ -45,6 +45,15 @@ class Chart:
     )  # (t, low, high)
     marks: list[Mark] = field(default_factory=list)
 
+    @property
+    def unit_name(self) -> str:
+        """The unit in words, for captions."""
+        return {
+            "ms": "milliseconds",
+            "%": "percent of requests",
+            "/s": "per second",
+        }.get(self.unit, self.unit)
+
 
 def _nice_max(value: float) -> float:
     if value <= 0:
@@ -116,6 +125,13 @@ def render(chart: Chart) -> str:
         upper = " ".join(f"{x(t):.1f},{y(h):.1f}" for t, _, h in chart.band)
         lower = " ".join(f"{x(t):.1f},{y(lo):.1f}" for t, lo, _ in reversed(chart.band))
         parts.append(f'<polygon class="band" points="{upper} {lower}"/>')
+        # The baseline itself as a dashed line: visible however thin the band is
+        # next to a fault's latencies.
+        base = " ".join(f"{x(t):.1f},{y(lo):.1f}" for t, lo, _ in chart.band)
+        parts.append(
+            f'<polyline class="baseline" points="{base}"><title>learned baseline'
+            f"</title></polyline>"
+        )
     for series in chart.series:
         if not series.points:
             continue
@@ -146,10 +162,12 @@ class Bar:
     detail: str
 
 
-def waterfall(bars: list[Bar]) -> str:
+def waterfall(
+    bars: list[Bar], *, empty: str = "No spans of this trace are stored."
+) -> str:
     """One trace: a bar per span, indented by depth, placed on the trace's clock."""
     if not bars:
-        return '<p class="empty">No spans of this trace are stored.</p>'
+        return f'<p class="empty">{escape(empty)}</p>'
     total = max(b.offset_ms + b.duration_ms for b in bars) or 1.0
     row, label_w = 22, 260
     height = row * len(bars) + 24
@@ -163,14 +181,26 @@ def waterfall(bars: list[Bar]) -> str:
         left = label_w + bar.offset_ms / total * plot_w
         width = max(bar.duration_ms / total * plot_w, 2)
         css = "span failed" if bar.failed else "span"
+        label = f"{bar.duration_ms:.1f} ms"
+        # After the bar if it fits there, else inside its end (never on top of
+        # the bar's edge).
+        room = WIDTH - (left + width) - 6
+        if room >= 7 * len(label):
+            time = (
+                f'<text class="span-time" x="{left + width + 4:.1f}" '
+                f'y="{top + 13}">{label}</text>'
+            )
+        else:
+            time = (
+                f'<text class="span-time inside" x="{left + width - 4:.1f}" '
+                f'y="{top + 13}" text-anchor="end">{label}</text>'
+            )
         parts.append(
             f'<text class="span-label" x="{4 + 12 * bar.depth}" y="{top + 14}">'
             f"{escape(bar.label[:40])}</text>"
             f'<rect class="{css}" x="{left:.1f}" y="{top}" '
             f'width="{width:.1f}" height="16">'
-            f"<title>{escape(bar.detail)}</title></rect>"
-            f'<text class="span-time" x="{min(left + width + 4, WIDTH - 60):.1f}" '
-            f'y="{top + 13}">{bar.duration_ms:.1f} ms</text>'
+            f"<title>{escape(bar.detail)}</title></rect>{time}"
         )
     parts.append(
         f'<text class="axis" x="{label_w}" y="{height - 4}">0 ms</text>'
@@ -181,15 +211,22 @@ def waterfall(bars: list[Bar]) -> str:
 
 
 def service_map(
-    names: list[str], depth: dict[str, int], edges: dict, health: dict
+    names: list[str],
+    depth: dict[str, int],
+    edges: dict,
+    health: dict,
+    *,
+    box_w: int = 150,
+    empty: str = "No services yet: they appear with their first spans.",
 ) -> str:
-    """Services in columns by call depth (callers left), edges with their rates."""
+    """Nodes in columns by call depth (callers left), edges with their rates."""
     if not names:
-        return '<p class="empty">No services yet.</p>'
+        return f'<p class="empty">{escape(empty)}</p>'
     columns: dict[int, list[str]] = {}
     for name in names:
         columns.setdefault(depth[name], []).append(name)
-    box_w, box_h, gap_x, gap_y = 150, 40, 90, 30
+    box_h, gap_x, gap_y = 40, 90, 30
+    chars = box_w // 7
     width = len(columns) * (box_w + gap_x) + 20
     height = max(len(c) for c in columns.values()) * (box_h + gap_y) + 20
     position = {}
@@ -218,7 +255,8 @@ def service_map(
         parts.append(
             f'<g class="node {state}"><rect x="{x}" y="{y}" width="{box_w}" '
             f'height="{box_h}" rx="6"/><text x="{x + box_w / 2}" y="{y + 17}" '
-            f'text-anchor="middle">{escape(name[:20])}</text><text class="state" '
+            f'text-anchor="middle">{escape(name[:chars])}<title>{escape(name)}</title>'
+            f'</text><text class="state" '
             f'x="{x + box_w / 2}" y="{y + 32}" text-anchor="middle">{state}</text></g>'
         )
     parts.append("</svg>")

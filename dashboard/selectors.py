@@ -192,6 +192,33 @@ def timeline(incident: Incident) -> list[tuple[datetime, str]]:
     return sorted(events, key=lambda e: e[0])
 
 
+def example_traces(incident: Incident, limit: int = 10) -> list[dict]:
+    """The incident's example traces, most recent episode first (an incident that
+    reopened shows the fault as it is now), each with when it started, its entry
+    endpoint, how long it took and whether it failed; only traces still stored."""
+    ordered: list[str] = []
+    for anomaly in sorted(
+        incident.anomalies.all(), key=lambda a: a.last_seen, reverse=True
+    ):
+        ordered += [t for t in anomaly.example_trace_ids if t not in ordered]
+    ordered += [t for t in incident.trace_ids if t not in ordered]
+    ordered = ordered[: 3 * limit]
+    first: dict[str, Span] = {}
+    for span in Span.objects.filter(trace_id__in=ordered).order_by("start_time")[:5000]:
+        first.setdefault(span.trace_id, span)
+    return [
+        {
+            "trace_id": t,
+            "start": first[t].start_time,
+            "entry": f"{first[t].service}/{first[t].endpoint}",
+            "duration_ms": first[t].duration_ms,
+            "failed": first[t].is_error,
+        }
+        for t in ordered
+        if t in first
+    ][:limit]
+
+
 def trace_bars(trace_id: str) -> list[Bar]:
     """The spans of one trace, parents before children, on the trace's clock."""
     spans = list(Span.objects.filter(trace_id=trace_id).order_by("start_time")[:200])
@@ -248,6 +275,34 @@ def service_graph() -> dict:
     names = sorted(set(health) | {n for pair in edges for n in pair})
     depth = {name: 0 for name in names}
     for _ in names:  # longest path from the callers, bounded against cycles
+        for caller, callee in edges:
+            depth[callee] = max(depth[callee], min(depth[caller] + 1, len(names)))
+    return {"names": names, "depth": depth, "edges": edges, "health": health}
+
+
+MAX_MAP_ENDPOINTS = 60
+
+
+def endpoint_graph() -> dict | None:
+    """Endpoints as nodes (calls inside one service count: the demo shop is one
+    service), or None when there are too many to draw."""
+    health = {
+        f"{s['service']}/{e['endpoint']}": e["health"]
+        for s in services(now=_now(), idle_after=1800)
+        for e in s["endpoints"]
+    }
+    edges: dict[tuple[str, str], dict] = {}
+    for edge in DependencyEdge.objects.all():
+        key = (
+            f"{edge.caller_service}/{edge.caller_endpoint}",
+            f"{edge.callee_service}/{edge.callee_endpoint}",
+        )
+        edges[key] = {"rate": edge.call_rate or 0.0, "errors": edge.error_rate or 0.0}
+    names = sorted(set(health) | {n for pair in edges for n in pair})
+    if not names or len(names) > MAX_MAP_ENDPOINTS:
+        return None
+    depth = {name: 0 for name in names}
+    for _ in names:
         for caller, callee in edges:
             depth[callee] = max(depth[callee], min(depth[caller] + 1, len(names)))
     return {"names": names, "depth": depth, "edges": edges, "health": health}

@@ -56,7 +56,10 @@ def endpoint(request):
             "range": chosen,
             "ranges": list(selectors.RANGES),
             "page": "overview",
-            "charts": [mark_safe(charts.render(chart)) for chart in drawn],  # noqa: S308
+            "charts": [
+                (chart.title, chart.unit_name, mark_safe(charts.render(chart)))  # noqa: S308
+                for chart in drawn
+            ],
         },
     )
 
@@ -84,10 +87,18 @@ def incident(request, public_id: str):
     item = get_object_or_404(
         Incident.objects.prefetch_related("anomalies", "events"), public_id=public_id
     )
-    trace_id = request.GET.get("trace") or (item.trace_ids[0] if item.trace_ids else "")
-    if trace_id not in item.trace_ids:
-        trace_id = item.trace_ids[0] if item.trace_ids else ""
+    traces = selectors.example_traces(item)
+    known = [t["trace_id"] for t in traces]
+    trace_id = request.GET.get("trace", "")
+    if trace_id not in known:
+        trace_id = known[0] if known else ""
     bars = selectors.trace_bars(trace_id) if trace_id else []
+    empty = (
+        "No spans of this trace are stored any more."
+        if trace_id
+        else "No example trace: this incident's evidence has no stored trace "
+        "(silence, or spans without trace ids, or pruned)."
+    )
     return render(
         request,
         "dashboard/incident.html",
@@ -95,7 +106,8 @@ def incident(request, public_id: str):
             "incident": item,
             "timeline": selectors.timeline(item),
             "trace_id": trace_id,
-            "waterfall": mark_safe(charts.waterfall(bars)),  # noqa: S308
+            "traces": traces,
+            "waterfall": mark_safe(charts.waterfall(bars, empty=empty)),  # noqa: S308
             "page": "incidents",
         },
     )
@@ -131,8 +143,17 @@ def resolve(request, public_id: str):
 @login_required(login_url=LOGIN)
 def service_map(request):
     graph = selectors.service_graph()
+    detail = selectors.endpoint_graph()
     return render(
         request,
         "dashboard/map.html",
-        {"map": mark_safe(charts.service_map(**graph)), "page": "map"},  # noqa: S308
+        {
+            "map": mark_safe(charts.service_map(**graph)),  # noqa: S308
+            "endpoint_map": mark_safe(  # noqa: S308
+                charts.service_map(**detail, box_w=210)
+            )
+            if detail
+            else None,
+            "page": "map",
+        },
     )

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops_site.loopback import LOCAL_ACTOR
 from aiops_site.throttling import SimulationThrottle
 from demo_shop import faults
 from demo_shop.models import DEMO_ENDPOINTS
@@ -36,13 +37,14 @@ def _status_payload() -> dict:
 
 
 def _by(request) -> str:
-    return request.user.get_username() if request.user.is_authenticated else ""
+    return request.user.get_username() if request.user.is_authenticated else LOCAL_ACTOR
 
 
 _ENDPOINT = OpenApiParameter("endpoint", str, description="payment, /payment, ...")
 
 
 class SimulateDelayView(APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
     throttle_classes = [SimulationThrottle]
 
     @extend_schema(
@@ -62,6 +64,7 @@ class SimulateDelayView(APIView):
 
 
 class SimulateErrorView(APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
     throttle_classes = [SimulationThrottle]
 
     @extend_schema(
@@ -81,6 +84,7 @@ class SimulateErrorView(APIView):
 
 
 class SimulateClearView(APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
     throttle_classes = [SimulationThrottle]
 
     @extend_schema(
@@ -94,6 +98,8 @@ class SimulateClearView(APIView):
 
 
 class SimulateStatusView(APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
+
     @extend_schema(responses=SimulationStatusSerializer)
     def get(self, request):
         return Response(_status_payload())

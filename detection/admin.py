@@ -2,9 +2,19 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import re_path
 from django.utils import timezone
 
-from detection.actions import incidents_acknowledge, incidents_resolve
+from detection import admin_display as show
+from detection.actions import (
+    Outcome,
+    incident_acknowledge,
+    incident_resolve,
+    incidents_acknowledge,
+    incidents_resolve,
+)
 from detection.models import (
     AnalysisRun,
     Anomaly,
@@ -38,16 +48,32 @@ class AnomalyInline(admin.TabularInline):
         "endpoint",
         "severity",
         "summary",
-        "observed",
-        "expected",
+        "observed_value",
+        "expected_value",
         "sample_count",
-        "first_seen",
-        "last_seen",
+        "first_seen_at",
+        "last_seen_at",
     ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Observed")
+    def observed_value(self, anomaly: Anomaly) -> str:
+        return show.measure(anomaly.type, anomaly.observed)
+
+    @admin.display(description="Expected")
+    def expected_value(self, anomaly: Anomaly) -> str:
+        return show.measure(anomaly.type, anomaly.expected)
+
+    @admin.display(description="First seen")
+    def first_seen_at(self, anomaly: Anomaly) -> str:
+        return show.when(anomaly.first_seen)
+
+    @admin.display(description="Last seen")
+    def last_seen_at(self, anomaly: Anomaly) -> str:
+        return show.when(anomaly.last_seen)
 
 
 class EventInline(admin.TabularInline):
@@ -56,58 +82,92 @@ class EventInline(admin.TabularInline):
     model = IncidentEvent
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "by", "note"]
+    fields = ["when", "kind", "by", "note"]
     readonly_fields = fields
     verbose_name = "timeline event"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description="At")
+    def when(self, event: IncidentEvent) -> str:
+        return show.when(event.at)
+
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
+    """Incidents for operators: a compact list, and a read-only page that reads
+    like a report, with Acknowledge and Resolve (and a note) as buttons. The
+    analysis owns the incident's fields; people change only its status."""
+
     list_display = [
         "public_id",
-        "status",
-        "severity",
+        "status_badge",
+        "severity_badge",
         "kind",
-        "title",
-        "root_service",
-        "root_endpoint",
+        "short_title",
+        "root",
         "anomaly_count",
-        "first_detected",
-        "last_seen",
-        "acknowledged_by",
+        "first_seen_short",
+        "last_seen_short",
     ]
     list_filter = ["status", "severity", "kind", "root_service"]
     search_fields = ["public_id", "title", "root_endpoint", "root_service"]
     ordering = ["-last_seen"]
     inlines = [EventInline, AnomalyInline]
     actions = ["acknowledge", "resolve"]
+    change_form_template = "admin/detection/incident/change_form.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    ("status_badge", "severity_badge", "kind"),
+                    "dashboard",
+                    ("first_seen", "last_seen_at", "reopen_count"),
+                ]
+            },
+        ),
+        (
+            "Root cause",
+            {"fields": ["root", "root_issue", "confidence_percent", "candidate_table"]},
+        ),
+        (
+            "Evidence",
+            {"fields": ["affected_table", "evidence_table", "trace_links"]},
+        ),
+        (
+            "People",
+            {
+                "fields": [
+                    ("acknowledged_by", "acknowledged", "acknowledgment_note"),
+                    ("resolved_by", "resolved", "resolution_note"),
+                ]
+            },
+        ),
+    ]
     readonly_fields = [
-        "public_id",
-        "fingerprint",
-        "kind",
         "title",
-        "severity",
-        "status",
-        "root_service",
-        "root_endpoint",
-        "root_issue",
-        "confidence",
-        "candidates",
-        "evidence",
-        "affected",
-        "correlated_failures",
-        "trace_ids",
-        "first_detected",
-        "last_seen",
+        "status_badge",
+        "severity_badge",
+        "kind",
+        "dashboard",
+        "first_seen",
+        "last_seen_at",
         "reopen_count",
+        "root",
+        "root_issue",
+        "confidence_percent",
+        "candidate_table",
+        "affected_table",
+        "evidence_table",
+        "trace_links",
         "acknowledged_by",
-        "acknowledged_at",
+        "acknowledged",
         "acknowledgment_note",
         "resolved_by",
-        "resolved_at",
+        "resolved",
         "resolution_note",
     ]
 
@@ -118,8 +178,117 @@ class IncidentAdmin(admin.ModelAdmin):
     def anomaly_count(self, incident: Incident) -> int:
         return incident.anomaly_total
 
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, incident: Incident) -> str:
+        return show.badge(incident.status)
+
+    @admin.display(description="Severity", ordering="severity")
+    def severity_badge(self, incident: Incident) -> str:
+        return show.badge(incident.severity)
+
+    @admin.display(description="Title", ordering="title")
+    def short_title(self, incident: Incident) -> str:
+        return show.short(incident.title)
+
+    @admin.display(description="Root cause", ordering="root_endpoint")
+    def root(self, incident: Incident) -> str:
+        return show.short(f"{incident.root_service}/{incident.root_endpoint}", 30)
+
+    @admin.display(description="First detected", ordering="first_detected")
+    def first_seen(self, incident: Incident) -> str:
+        return show.when(incident.first_detected)
+
+    @admin.display(description="Last seen", ordering="last_seen")
+    def last_seen_at(self, incident: Incident) -> str:
+        return show.when(incident.last_seen)
+
+    @admin.display(description="First detected (UTC)", ordering="first_detected")
+    def first_seen_short(self, incident: Incident) -> str:
+        return show.when_short(incident.first_detected)
+
+    @admin.display(description="Last seen (UTC)", ordering="last_seen")
+    def last_seen_short(self, incident: Incident) -> str:
+        return show.when_short(incident.last_seen)
+
+    @admin.display(description="Acknowledged at")
+    def acknowledged(self, incident: Incident) -> str:
+        return show.when(incident.acknowledged_at)
+
+    @admin.display(description="Resolved at")
+    def resolved(self, incident: Incident) -> str:
+        return show.when(incident.resolved_at)
+
+    @admin.display(description="Confidence")
+    def confidence_percent(self, incident: Incident) -> str:
+        return f"{incident.confidence:.0%}"
+
+    @admin.display(description="Candidates, best first")
+    def candidate_table(self, incident: Incident) -> str:
+        return show.candidates(incident)
+
+    @admin.display(description="Affected now")
+    def affected_table(self, incident: Incident) -> str:
+        return show.affected(incident)
+
+    @admin.display(description="Evidence")
+    def evidence_table(self, incident: Incident) -> str:
+        return show.evidence(incident)
+
+    @admin.display(description="Example traces")
+    def trace_links(self, incident: Incident) -> str:
+        return show.traces(incident)
+
+    @admin.display(description="Dashboard")
+    def dashboard(self, incident: Incident) -> str:
+        return show.dashboard_link(incident)
+
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Read-only pages (no Save buttons); status changes go through the
+        # actions and buttons below, which call the same services as the API.
+        return False
+
+    def get_urls(self):
+        own = [
+            re_path(
+                r"^(?P<object_id>[0-9]+)/(?P<verb>acknowledge|resolve)/$",
+                self.admin_site.admin_view(self.act_view),
+                name="detection_incident_act",
+            )
+        ]
+        return own + super().get_urls()
+
+    def act_view(self, request, object_id: str, verb: str):
+        services = {"acknowledge": incident_acknowledge, "resolve": incident_resolve}
+        if (
+            request.method != "POST"
+            or verb not in services
+            or not request.user.is_staff
+        ):
+            return HttpResponseNotAllowed(["POST"])
+        incident = get_object_or_404(Incident, pk=object_id)
+        outcome = services[verb](
+            incident=incident,
+            by=request.user.get_username(),
+            note=request.POST.get("note", "")[:2000],
+            now=timezone.now(),
+        )
+        done = "acknowledged" if verb == "acknowledge" else "resolved"
+        if outcome is Outcome.CHANGED:
+            self.message_user(
+                request, f"{incident.public_id} {done}.", messages.SUCCESS
+            )
+        elif outcome is Outcome.UNCHANGED:
+            self.message_user(request, f"{incident.public_id} was already {done}.")
+        else:
+            self.message_user(
+                request,
+                f"{incident.public_id} is {incident.status}; not {done}.",
+                messages.ERROR,
+            )
+        return redirect("admin:detection_incident_change", object_id)
 
     @admin.action(description="Acknowledge selected incidents")
     def acknowledge(self, request, queryset):

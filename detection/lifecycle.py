@@ -175,7 +175,7 @@ def apply_groups(
     stale = _resolved_meanwhile(judged_with or {}, now, config)
     storm = next((i for i in active if storms.is_storm(i)), None)
     faults = [i for i in active if not storms.is_storm(i)]
-    room = storms.budget(now, active)
+    budget = storms.Budget(now)
     stormed: list[Group] = []
     touched: dict[int, Incident] = {}
     # The strongest evidence first (severity, then how much of it): it claims its
@@ -185,7 +185,7 @@ def apply_groups(
             (i for i in faults if _refined(i, group, now, config)), None
         )
         event = None
-        if incident is None and storms.member(storm, group):
+        if incident is None and storms.member(storm, group, budget):
             stormed.append(group)
             continue
         if incident is None:
@@ -193,10 +193,9 @@ def apply_groups(
                 # Relaxed evidence keeps incidents open, never opens one; nor does
                 # evidence judged before an operator's resolve of it committed.
                 continue
-            if room <= 0:
+            if not budget.take(group.root):
                 stormed.append(group)
                 continue
-            room -= 1
             incident = _reopenable(group, active, now, config)
             if incident is not None and incident.reopen(
                 at=now, note=f"{group.kind} on {group.root.label()} again"

@@ -75,6 +75,7 @@ def endpoint_metrics(*, now: datetime, window: float) -> dict[str, dict]:
             else None,
             "baseline_samples": baseline.sample_count if baseline else 0,
         }
+        entry["health"] = health(entry)
         entries[key] = entry
     return _keyed(entries, names)
 
@@ -94,3 +95,21 @@ def _keyed(entries: dict[tuple[str, str], dict], names: dict[str, int]) -> dict:
         (label if taken[label] == 1 else json.dumps(list(key))): entries[key]
         for key, label in wanted.items()
     }
+
+
+def health(entry: dict) -> dict:
+    """The prototype's per-endpoint ``health``: a status and a 0-100 score, from
+    the window's error rate and its p95 latency against the learned latency."""
+    if not entry["request_count"]:
+        return {"status": "idle", "health_score": 100}
+    score = 100.0 - min(entry["error_rate"] * 200.0, 70.0)
+    baseline, p95 = entry["baseline_latency_ms"], entry["p95_latency_ms"]
+    if baseline and p95 and entry["baseline_samples"] >= 20:
+        ratio = p95 / baseline
+        if ratio > 3:
+            score -= 40
+        elif ratio > 1.5:
+            score -= 15
+    score = max(round(score), 0)
+    status = "healthy" if score >= 80 else "degraded" if score >= 50 else "unhealthy"
+    return {"status": status, "health_score": score}

@@ -17,13 +17,17 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from detection.core.kinds import FaultKind
+from detection.core.rca import NETWORK
 from detection.core.types import EndpointKey, Group
 from detection.incident_fields import keys_of, next_public_id, pairs, worst
-from detection.models import Incident, IncidentEvent, IncidentStatus
+from detection.models import EndpointBaseline, Incident, IncidentEvent, IncidentStatus
 
 STORM = "(storm)"
 FINGERPRINT = f"{STORM}/{STORM}"
 MAX_LISTED = 200
+# Successful requests an endpoint must have been learned from before its faults
+# count as those of a known endpoint (what the detectors need to judge it).
+KNOWN_SAMPLES = 20
 MAX_AFFECTED = 50
 
 
@@ -31,20 +35,57 @@ def is_storm(incident: Incident) -> bool:
     return incident.fingerprint == FINGERPRINT
 
 
-def budget(now: datetime, active: list[Incident]) -> int:
-    """New incidents that may still open now."""
-    since = now - timedelta(seconds=settings.AIOPS_STORM_WINDOW)
-    recent = (
-        Incident.objects.filter(first_detected__gt=since)
-        .exclude(fingerprint=FINGERPRINT)
-        .count()
+class Budget:
+    """New incidents that may still open now, for two kinds of root apart: known
+    ones, learned from at least ``KNOWN_SAMPLES`` successful requests (RCA's
+    pseudo-endpoints count as known), and the rest (new endpoints, made-up names
+    that only ever fail). A flood of faults in services nobody has seen work,
+    forged or not, spends only the second budget: a real fault of a service that
+    has been watched still opens its own incident. (A client that first sends
+    healthy spans for its made-up services gets past this; a key scoped to its
+    own services, ``ingest_token create --service``, is the defence there.)"""
+
+    def __init__(self, now: datetime) -> None:
+        self._known: set[EndpointKey] | None = None
+        since = now - timedelta(seconds=settings.AIOPS_STORM_WINDOW)
+        recent = (
+            Incident.objects.filter(first_detected__gt=since)
+            .exclude(fingerprint=FINGERPRINT)
+            .values_list("root_service", "root_endpoint")
+        )
+        cap = settings.AIOPS_MAX_NEW_INCIDENTS
+        self.left = {True: cap, False: cap}
+        for service, endpoint in recent:
+            self.left[self.known(EndpointKey(service, endpoint))] -= 1
+
+    def known(self, root: EndpointKey) -> bool:
+        if root.service == NETWORK:
+            return True
+        if self._known is None:
+            self._known = {
+                EndpointKey(s, e)
+                for s, e in EndpointBaseline.objects.filter(
+                    sample_count__gte=KNOWN_SAMPLES
+                ).values_list("service", "endpoint")
+            }
+        return root in self._known
+
+    def take(self, root: EndpointKey) -> bool:
+        kind = self.known(root)
+        if self.left[kind] <= 0:
+            return False
+        self.left[kind] -= 1
+        return True
+
+
+def member(storm: Incident | None, group: Group, budget: Budget) -> bool:
+    """The group's fault is one the open storm already holds (a known
+    root is never kept in a storm: it gets its own incident when it can)."""
+    return (
+        storm is not None
+        and group.root in keys_of(storm.affected)
+        and not budget.known(group.root)
     )
-    return max(settings.AIOPS_MAX_NEW_INCIDENTS - recent, 0)
-
-
-def member(storm: Incident | None, group: Group) -> bool:
-    """The group's fault is one the open storm already holds."""
-    return storm is not None and group.root in keys_of(storm.affected)
 
 
 def absorb(

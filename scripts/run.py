@@ -142,7 +142,46 @@ def stall_after() -> float:
     return float(os.environ.get("AIOPS_STALL_AFTER", 3 * interval + 15))
 
 
+def _arguments() -> None:
+    """``--port N`` (the Flask prototype served on 5000) and ``--bind HOST:PORT``
+    set AIOPS_BIND for everything this starts."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the whole application.")
+    parser.add_argument("--port", type=int, help="Serve on 127.0.0.1:PORT.")
+    parser.add_argument("--bind", help="Serve on HOST:PORT (default 127.0.0.1:8000).")
+    args = parser.parse_args()
+    if args.port is not None and args.bind:
+        parser.error("give --port or --bind, not both")
+    if args.port is not None:
+        if not 1 <= args.port <= 65535:
+            parser.error("--port must be 1-65535")
+        os.environ["AIOPS_BIND"] = f"127.0.0.1:{args.port}"
+    elif args.bind:
+        os.environ["AIOPS_BIND"] = args.bind
+
+
+def _development_note(base: str) -> str:
+    production = os.environ.get("AIOPS_ENV", "development") == "production"
+    opened = os.environ.get("AIOPS_DEV_OPEN_LOOPBACK", "1").lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    )
+    if production or not opened:
+        return ""
+    return (
+        "Development profile: clients on this machine need no token to read\n"
+        "metrics and incidents, inject faults, run analysis and resolve incidents\n"
+        "(the Flask prototype's curl walk-through works as is, e.g.\n"
+        f"  curl {base}/aiops/incidents). Anyone else needs a token;\n"
+        "AIOPS_DEV_OPEN_LOOPBACK=0 closes it, AIOPS_ENV=production never has it.\n"
+    )
+
+
 def main() -> None:
+    _arguments()
     reexec_in_venv(Path(__file__).resolve())
     bind = os.environ.get("AIOPS_BIND", "127.0.0.1:8000")
     base = _local_url(bind)
@@ -175,6 +214,8 @@ def main() -> None:
     web.start()
     cluster.start()
     print(f"\nAIOps for Django is running on {base}/  (Ctrl-C stops it)\n", flush=True)
+    if note := _development_note(base):
+        print(note, flush=True)
     grace = stall_after()
     next_check = time.monotonic() + CHECK_EVERY
     healthy = True

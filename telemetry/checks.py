@@ -19,4 +19,12 @@ def check_ingest_settings(app_configs, **kwargs):
                 id="telemetry.E001",
             )
         )
+    if settings.AIOPS_DEV_OPEN_LOOPBACK and settings.PRODUCTION:
+        problems.append(
+            Error(
+                "AIOPS_DEV_OPEN_LOOPBACK is a development setting; production needs a "
+                "token for every read and write.",
+                id="telemetry.E002",
+            )
+        )
     return problems

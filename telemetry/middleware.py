@@ -76,6 +76,9 @@ class TelemetryMiddleware:
             return self.get_response(request)
 
         response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and getattr(match.func, "not_recorded", False):
+            return response
 
         try:
             duration_ms = (time.perf_counter() - started) * 1000.0
@@ -114,3 +117,10 @@ class TelemetryMiddleware:
     def _failed(stage: str) -> None:
         counters.add("telemetry_failures")
         logger.exception("Telemetry failed at %s; the request is served anyway", stage)
+
+
+def not_recorded(view):
+    """Mark a view the middleware does not record (the front door: a page about
+    this app, not an endpoint of the monitored service)."""
+    view.not_recorded = True
+    return view

@@ -15,6 +15,9 @@ def _synchronous_side_effects(settings, monkeypatch):
     from django_q.conf import Conf
 
     settings.AIOPS_TELEMETRY_SYNC = True
+    # The test client is on loopback: tests of who may do what see the production
+    # rules; the development opening has tests of its own.
+    settings.AIOPS_DEV_OPEN_LOOPBACK = False
     monkeypatch.setattr(Conf, "SYNC", True)
     # Test users need no slow, attack-resistant password hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -66,3 +69,18 @@ def live_server(live_server, settings):
     follows the request's Host header)."""
     settings.AIOPS_DEMO_BASE_URL = live_server.url
     return live_server
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """SQLite's -wal and -shm files of the test database outlive it (a connection
+    of a server thread may close after pytest-django dropped the database)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if not name or settings.DATABASES["default"]["ENGINE"].split(".")[-1] != "sqlite3":
+        return
+    if not Path(name).exists():
+        for suffix in ("-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)

@@ -47,8 +47,14 @@ def test_run_command_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     log = (tmp_path / "run.log").open("w+")
+    env.pop("AIOPS_BIND")
+    # The prototype's users pass a port (theirs was 5000).
     process = subprocess.Popen(
-        [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=log
+        [sys.executable, "scripts/run.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     http = urllib3.PoolManager(retries=False)
 
@@ -69,6 +75,10 @@ def test_run_command_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
         )
         assert status.status == 200, status.data
         assert json.loads(status.data)["faults"] == []
+        # The front door, and the prototype's anonymous curl from this machine.
+        assert http.request("GET", f"http://127.0.0.1:{port}/").status == 200
+        anonymous = http.request("GET", f"http://127.0.0.1:{port}/aiops/incidents")
+        assert anonymous.status == 200, anonymous.data
         # SQLite in WAL mode, created in the data directory.
         assert (tmp_path / "db.sqlite3-wal").exists() or (
             tmp_path / "db.sqlite3"
@@ -88,4 +98,5 @@ def test_run_command_serves_the_app_and_stops_cleanly_on_ctrl_c(tmp_path):
     output = log.read()
     assert code == 0, output
     assert "Stopped." in output
+    assert "Development profile: clients on this machine need no token" in output
     assert not any(pid_alive(pid) for pid in children)

@@ -71,6 +71,7 @@ class RootCauseSerializer(serializers.Serializer):
     service = serializers.CharField()
     endpoint = serializers.CharField()
     issue = serializers.CharField()
+    description = serializers.CharField(help_text="The same as issue (prototype).")
     confidence = serializers.FloatField()
     candidates = CandidateSerializer(many=True)
     evidence = serializers.DictField()
@@ -84,6 +85,7 @@ class EndpointRefSerializer(serializers.Serializer):
 class TraceCorrelationSerializer(serializers.Serializer):
     trace_id = serializers.CharField(allow_null=True)
     trace_ids = serializers.ListField(child=serializers.CharField())
+    total_traces = serializers.IntegerField()
     correlated_failures = serializers.ListField(child=serializers.CharField())
 
 
@@ -134,6 +136,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "service": incident.root_service,
             "endpoint": incident.root_endpoint,
             "issue": incident.root_issue,
+            "description": incident.root_issue,  # the prototype's name for it
             "confidence": incident.confidence,
             "candidates": incident.candidates,
             "evidence": evidence,
@@ -156,6 +159,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         return {
             "trace_id": incident.trace_ids[0] if incident.trace_ids else None,
             "trace_ids": incident.trace_ids,
+            "total_traces": len(incident.trace_ids),
             "correlated_failures": incident.correlated_failures,
         }
 
@@ -247,6 +251,11 @@ class MetricsQuerySerializer(serializers.Serializer):
         return value
 
 
+class AnalysisCountsSerializer(serializers.Serializer):
+    anomalies_detected = serializers.IntegerField()
+    incidents_created = serializers.IntegerField()
+
+
 class AnalyzeResultSerializer(serializers.Serializer):
     cycle_at = serializers.CharField()
     trigger = serializers.CharField()
@@ -259,6 +268,14 @@ class AnalyzeResultSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     reopened = serializers.IntegerField()
     resolved = serializers.IntegerField()
+    analysis = AnalysisCountsSerializer(
+        help_text="The Flask prototype's field names for findings and openings."
+    )
+
+
+class EndpointHealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["healthy", "degraded", "unhealthy", "idle"])
+    health_score = serializers.IntegerField(help_text="0 (failing) to 100.")
 
 
 class EndpointMetricsSerializer(serializers.Serializer):
@@ -276,6 +293,7 @@ class EndpointMetricsSerializer(serializers.Serializer):
     baseline_error_rate = serializers.FloatField(allow_null=True)
     baseline_request_rate = serializers.FloatField(allow_null=True)
     baseline_samples = serializers.IntegerField()
+    health = EndpointHealthSerializer()
 
 
 class MetricsSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops_site.loopback import LOCAL_ACTOR
 from detection.actions import Outcome, incident_acknowledge, incident_resolve
 from detection.analysis import run_analysis_cycle
 from detection.api.serializers import (
@@ -53,6 +54,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     """Incidents: the active ones first, acknowledge and resolve as actions."""
 
     schema = _ObjectListSchema()
+    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
 
     serializer_class = IncidentSerializer
     lookup_field = "public_id"
@@ -132,7 +134,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         incident = self.get_object()
         outcome = service(
             incident=incident,
-            by=request.user.get_username(),
+            by=request.user.get_username() or LOCAL_ACTOR,
             note=body.validated_data["note"],
             now=timezone.now(),
         )
@@ -182,6 +184,8 @@ class BaselineViewSet(viewsets.ReadOnlyModelViewSet):
 class MetricsView(APIView):
     """Latency, errors and traffic per endpoint, next to what was learned as normal."""
 
+    dev_loopback = True
+
     @extend_schema(parameters=[MetricsQuerySerializer], responses=MetricsSerializer)
     def get(self, request):
         query = MetricsQuerySerializer(data=request.query_params.dict())
@@ -201,11 +205,18 @@ class AnalyzeViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Run one analysis cycle now (staff)."""
 
     serializer_class = AnalyzeResultSerializer
+    dev_loopback = True
 
     @extend_schema(request=None, responses={200: AnalyzeResultSerializer})
     def create(self, request):
         report = run_analysis_cycle(now=timezone.now(), trigger="api")
-        return Response(report.as_dict(), status=status.HTTP_200_OK)
+        body = report.as_dict()
+        # The prototype's clients read these.
+        body["analysis"] = {
+            "anomalies_detected": report.findings,
+            "incidents_created": report.lifecycle.opened + report.lifecycle.reopened,
+        }
+        return Response(body, status=status.HTTP_200_OK)
 
 
 class ServicesView(APIView):

@@ -2,7 +2,7 @@
 Playwright): log in, look around, inject a fault, see the incident, acknowledge it.
 
 .ci/run installs Chromium; where it is missing the module is skipped, saying so.
-AIOPS_UPDATE_SCREENSHOTS=1 refreshes docs/dashboard.png.
+AIOPS_UPDATE_SCREENSHOTS=1 refreshes the screenshots in docs/.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def api(url: str, token: str, method: str = "POST") -> dict:
 
 def test_dashboard_end_to_end_in_chromium(live_server):
     operator = make_user("operator", staff=True)
+    operator.is_superuser = True  # the admin's model permissions, for its pages
+    operator.save()
     token = Token.objects.create(user=operator).key
     now = timezone.now().timestamp()
     store(shop_traffic(now - 900, 880, seed=1))  # what normal looks like
@@ -135,12 +137,31 @@ def walk_through(page, problems: list[str], base: str, token: str) -> None:
     assert "acknowledged" in page.locator(".messages").inner_text()
 
     page.goto(f"{base}/aiops/dashboard/map")
-    assert page.locator("svg.service-map g.node").count() == 1
+    # One service, and its three endpoints with the calls between them.
+    assert page.locator("svg.service-map g.node").count() == 1 + 3
+    assert page.locator("svg.service-map line.edge").count() >= 2
+    shoot(page, "map")
     page.goto(f"{base}/aiops/dashboard/endpoint?service=shop&endpoint=payment")
     assert page.locator("svg.chart rect.mark").count() >= 1  # the incident, marked
     shoot(page, "endpoint")
     page.goto(f"{base}/aiops/dashboard/")
     shoot(page, "dashboard")
+
+    # The admin at 1366 px: the changelist fits, the incident page reads.
+    page.set_viewport_size({"width": 1366, "height": 800})
+    page.goto(f"{base}/admin/detection/incident/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    results = page.evaluate(
+        "(() => { const r = document.querySelector('div.results');"
+        " return [r.scrollWidth, r.clientWidth]; })()"
+    )
+    assert width <= 1366 and results[0] <= results[1], (width, results)
+    shoot(page, "admin-incidents")
+    page.locator("#result_list tbody tr th a").first.click()
+    page.wait_for_selector("#acknowledge, #resolve")
+    assert page.locator("input[name=_save]").count() == 0
+    assert page.locator("text=Share of the evidence").count() == 1
+    shoot(page, "admin-incident")
     assert problems == []
 
 

@@ -141,3 +141,54 @@ def test_linked_from_the_admin_and_the_api_root(staff):
 
     assert 'href="/aiops/dashboard/"' in admin
     assert root["dashboard"].endswith("/aiops/dashboard/")
+
+
+def test_charts_have_visible_titles_units_and_baseline(staff, incident):
+    page = staff.get(
+        "/aiops/dashboard/endpoint?service=shop&endpoint=payment&range=1h"
+    ).content.decode()
+
+    captions = re.findall(r'<figcaption class="chart-title">([^<]+)<span', page)
+    assert len(captions) == 3 and all(c.strip() for c in captions)
+    for unit in ("(milliseconds)", "(percent of requests)", "(per second)"):
+        assert unit in page
+    assert 'class="baseline"' in page
+
+
+def test_trace_links_say_when_where_and_how_long(staff, incident):
+    page = staff.get(
+        f"/aiops/dashboard/incidents/{incident.public_id}"
+    ).content.decode()
+
+    links = re.findall(
+        r'<a href="\?trace=[0-9a-f]+" title="[0-9a-f]+">([^<]+)</a>', page
+    )
+    assert links
+    assert all(re.match(r"\d\d:\d\d:\d\d shop/checkout \d+ ms", link) for link in links)
+
+
+def test_an_incident_without_traces_says_so(staff):
+    now = timezone.now()
+    item = Incident.objects.create(
+        public_id="INC-1-1",
+        fingerprint="shop/payment#latency",
+        title="No responses",
+        severity="high",
+        root_service="shop",
+        root_endpoint="payment",
+        root_issue="x",
+        first_detected=now,
+        last_seen=now,
+    )
+
+    page = staff.get(f"/aiops/dashboard/incidents/{item.public_id}").content.decode()
+
+    assert "No example trace" in page
+    assert "No spans of this trace are stored" not in page
+
+
+def test_the_map_draws_calls_between_endpoints_of_one_service(staff, incident):
+    page = staff.get("/aiops/dashboard/map").content.decode()
+
+    assert "<h2>Endpoints</h2>" in page
+    assert page.count('class="edge') >= 2  # checkout -> payment, checkout -> inventory

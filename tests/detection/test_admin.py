@@ -80,3 +80,40 @@ def test_baselines_are_read_only(admin_client, incidents):
     assert listing.status_code == 200
     assert listing.context["cl"].result_count == 3
     assert add.status_code == 403
+
+
+def test_incident_page_reads_like_a_report_and_acts_with_a_note(
+    admin_client, incidents
+):
+    incident = incidents[0]
+    url = f"/admin/detection/incident/{incident.pk}/change/"
+
+    page = admin_client.get(url).content.decode()
+
+    assert 'name="_save"' not in page  # nothing to edit, nothing to save
+    assert "Share of the evidence" in page and "Affected now" in page
+    assert "<pre>" not in page and '"shop\\t' not in page  # no raw JSON
+    assert incident.first_detected.strftime("%Y-%m-%d %H:%M:%S UTC") in page
+    assert f"/aiops/dashboard/incidents/{incident.public_id}" in page
+    assert 'id="acknowledge"' in page and 'id="resolve"' in page
+
+    admin_client.post(
+        f"/admin/detection/incident/{incident.pk}/acknowledge/",
+        {"note": "on it"},
+    )
+    incident.refresh_from_db()
+    assert (incident.status, incident.acknowledgment_note) == ("acknowledged", "on it")
+    assert (
+        admin_client.get(
+            f"/admin/detection/incident/{incident.pk}/resolve/"
+        ).status_code
+        == 405
+    )
+
+
+def test_changelist_has_badges_and_short_titles(admin_client, incidents):
+    page = admin_client.get("/admin/detection/incident/").content.decode()
+
+    assert "border-radius:9px" in page  # status and severity badges
+    index = admin_client.get("/admin/").content.decode()
+    assert "Open incidents" in index and "/aiops/dashboard/" in index

@@ -268,3 +268,36 @@ def _staff_token() -> str:
     from tests.conftest import make_user
 
     return Token.objects.create(user=make_user("boss", staff=True)).key
+
+
+def test_a_storm_of_new_services_does_not_swallow_a_real_fault(settings):
+    settings.AIOPS_MAX_NEW_INCIDENTS = 5
+    from tests.detection.traffic import Fault
+
+    store(shop_traffic(T0, 120, seed=3))  # two minutes of healthy traffic: known
+    fault_at = T0 + 120
+    store(shop_traffic(fault_at, 120, fault=Fault(inventory_error_rate=0.8), seed=4))
+    insert_spans(
+        [
+            SpanRecord(
+                service=f"ghost{n}",
+                endpoint="POST /pay",
+                method="POST",
+                start_time=datetime.fromtimestamp(fault_at + 5 + k / 8, tz=UTC),
+                duration_ms=3.0,
+                status_code=500,
+                is_error=True,
+            )
+            for n in range(20)
+            # More failed requests than inventory's: stronger evidence, first in
+            # line for the budget had there been only one.
+            for k in range(400)
+        ]
+    )
+
+    run_cycles(T0, fault_at + 90)
+
+    roots = list(Incident.objects.values_list("root_service", "root_endpoint"))
+    assert ("shop", "inventory") in roots
+    assert ("(storm)", "(storm)") in roots
+    assert len([r for r in roots if r[0].startswith("ghost")]) == 5

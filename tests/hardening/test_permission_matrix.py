@@ -30,6 +30,8 @@ RULES = {
     "inventory": (ANON, None),
     "favicon": (ANON, None),
     "otlp-traces": (None, INGEST),
+    # The front door: links, nothing else.
+    "front-door": (ANON, None),
     # Liveness for supervisors and orchestrators: a status word and an age.
     "healthz": (ANON, None),
     "healthz-analysis": (ANON, None),
@@ -178,6 +180,7 @@ PLAIN = {
     "inventory": "/inventory",
     "favicon": "/favicon.ico",
     "otlp-traces": "/v1/traces",
+    "front-door": "/",
     "healthz": "/healthz",
     "healthz-analysis": "/healthz/analysis",
     "simulate-status": "/simulate/status",
