@@ -2,8 +2,10 @@
 
 Every request to an entry endpoint becomes one trace: a SERVER span per endpoint
 it reaches and a CLIENT span per call, as OpenTelemetry-instrumented services
-record them. Self times are log-normal with a long tail (1 % of requests are 3-8 x
-slower), so a detector has realistic noise to ignore.
+record them (or, with ``client_spans=False``, SERVER spans only, as services
+instrumented on their inbound side alone do: a call that got no answer then shows
+only in the caller's error message). Self times are log-normal with a long tail
+(1 % of requests are 3-8 x slower), so a detector has realistic noise to ignore.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from dataclasses import dataclass, field
 from bench.quality.topologies import Topology
 
 DAY = 86_400.0
+# What ``_call`` returns for a callee that refused the connection.
+REFUSED = -1.0
 
 
 @dataclass(frozen=True)
 class FaultSpec:
-    kind: str  # latency | errors | silent | creep
+    kind: str  # latency | errors | silent | refused | creep
     target: tuple[str, str]
     start: float
     end: float
@@ -49,6 +53,22 @@ class FaultSpec:
     def silent(self, t: float) -> bool:
         return self.kind == "silent" and self.start <= t < self.end
 
+    def refuses(self, t: float) -> bool:
+        return self.kind == "refused" and self.start <= t < self.end
+
+
+def _call_error(callee, refused: bool, answered: bool, status) -> dict:
+    """What a caller's error says about a call that failed, as HTTP clients word it."""
+    target = f"http://{callee[0]}:8080{callee[1]}"
+    if refused:
+        return {
+            "type": "ConnectionError",
+            "message": f"{target}: [Errno 111] Connection refused",
+        }
+    if not answered:
+        return {"type": "ReadTimeout", "message": f"{target}: read timed out"}
+    return {"type": "HTTPError", "message": f"{target} returned {status}"}
+
 
 @dataclass
 class Generator:
@@ -59,6 +79,7 @@ class Generator:
     rps: float = 1.0
     swing: float = 0.5  # daily traffic swing: rate * (1 +- swing)
     phase: float = 0.0
+    client_spans: bool = True
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -83,6 +104,8 @@ class Generator:
         faults = [f for f in self.faults if f.target == key]
         if any(f.silent(t) for f in faults):
             return math.inf, None
+        if any(f.refuses(t) for f in faults):
+            return REFUSED, None
         span_id = self._id(64)
         own = self._self_time(endpoint.self_ms, endpoint.sigma)
         for fault in faults:
@@ -92,35 +115,46 @@ class Generator:
         if any(f.fails(t, self.rng) for f in faults):
             status = 500
         ends = [cursor]
+        error = {"type": "ServerError"}
         for callee in endpoint.calls if status == 200 else ():
             start = cursor if endpoint.parallel else ends[-1]
             network = self.rng.uniform(0.2, 0.8)
             client_id = self._id(64)
             duration, callee_status = self._call(
-                callee, start + network / 1000.0, client_id, trace, out
+                callee,
+                start + network / 1000.0,
+                client_id if self.client_spans else span_id,
+                trace,
+                out,
             )
-            waited = min(duration + 2 * network, self.timeout_ms)
-            answered = duration + 2 * network <= self.timeout_ms
-            out.append(
-                {
-                    "ts": round(start, 6),
-                    "service": key[0],
-                    "endpoint": callee[1],
-                    "kind": "client",
-                    "peer": callee[0],
-                    "status": callee_status if answered else None,
-                    "duration_ms": round(waited, 3),
-                    "trace_id": trace,
-                    "span_id": client_id,
-                    "parent_span_id": span_id,
-                    "error": None
-                    if answered and callee_status == 200
-                    else {"type": "CallFailed"},
-                }
-            )
+            refused = duration == REFUSED
+            if refused:
+                waited, answered = self.rng.uniform(0.5, 1.5), False
+            else:
+                waited = min(duration + 2 * network, self.timeout_ms)
+                answered = duration + 2 * network <= self.timeout_ms
+            if self.client_spans:
+                out.append(
+                    {
+                        "ts": round(start, 6),
+                        "service": key[0],
+                        "endpoint": callee[1],
+                        "kind": "client",
+                        "peer": callee[0],
+                        "status": callee_status if answered else None,
+                        "duration_ms": round(waited, 3),
+                        "trace_id": trace,
+                        "span_id": client_id,
+                        "parent_span_id": span_id,
+                        "error": None
+                        if answered and callee_status == 200
+                        else {"type": "CallFailed"},
+                    }
+                )
             ends.append(start + waited / 1000.0)
             if not answered or callee_status != 200:
                 status = 502
+                error = _call_error(callee, refused, answered, callee_status)
                 break
         finish = max(ends) + own / 2000.0
         duration = (finish - t) * 1000.0
@@ -134,7 +168,7 @@ class Generator:
                 "trace_id": trace,
                 "span_id": span_id,
                 "parent_span_id": parent,
-                "error": None if status == 200 else {"type": "ServerError"},
+                "error": None if status == 200 else error,
             }
         )
         return duration, status

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Detection-quality benchmark: synthetic faults and NAB, both through ``replay``.
+"""Detection-quality benchmark: synthetic faults, NAB and Nezha, all through ``replay``.
 
-    .venv/bin/python bench/quality/run.py            # everything (about 15 minutes)
-    .venv/bin/python bench/quality/run.py --part nab # or synthetic
+    .venv/bin/python bench/quality/run.py            # everything (about 25 minutes)
+    .venv/bin/python bench/quality/run.py --part nab # or synthetic, or nezha
     .venv/bin/python bench/quality/run.py --quick    # 1 seed, 1 NAB file a category
 
 Prints the tables and writes bench/quality/out/last.json.
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.quality import nab, scenarios  # noqa: E402
+from bench.quality import nab, nezha, scenarios  # noqa: E402
 from bench.quality.scoring import (  # noqa: E402
     nab_file_score,
     nab_normalized,
@@ -39,6 +39,16 @@ def replay(
     """Run ``manage.py replay`` on the lines; (incidents, seconds)."""
     spans = work / f"{name}.jsonl"
     spans.write_text("\n".join(lines) + "\n")
+    try:
+        return replay_path(spans, interval, work, name)
+    finally:
+        spans.unlink()
+
+
+def replay_path(
+    spans: Path, interval: float, work: Path, name: str
+) -> tuple[list[dict], float]:
+    """Run ``manage.py replay`` on a span file; (incidents, seconds)."""
     incidents = work / f"{name}.incidents.jsonl"
     started = time.perf_counter()
     result = subprocess.run(
@@ -58,7 +68,6 @@ def replay(
     if result.returncode:
         raise RuntimeError(f"replay of {name} failed:\n{result.stderr[-2000:]}")
     elapsed = time.perf_counter() - started
-    spans.unlink()
     return [json.loads(line) for line in incidents.read_text().splitlines()], elapsed
 
 
@@ -78,7 +87,8 @@ def run_synthetic(jobs: int, quick: bool, work: Path) -> dict:
     by_kind: dict[str, list] = {}
     for result in results:
         for fault in result.faults:
-            by_kind.setdefault(fault.kind, []).append(fault)
+            family = "callee" if "silent-callee" in fault.scenario else fault.kind
+            by_kind.setdefault(family, []).append(fault)
     summary["by_kind"] = {
         kind: {
             "faults": len(faults),
@@ -179,6 +189,25 @@ def run_nab(jobs: int, quick: bool, work: Path) -> dict:
     return report
 
 
+def run_nezha(jobs: int, quick: bool, cache: Path) -> dict:
+    chosen = nezha.cases()
+    if quick:
+        chosen = chosen[::4]
+    nezha.build(cache, chosen)
+
+    def one(case):
+        incidents, seconds = replay_path(
+            cache / f"{case.name}.jsonl", 30, cache, case.name
+        )
+        return nezha.score_case(case, incidents), seconds
+
+    with ThreadPoolExecutor(jobs) as pool:
+        outcomes = list(pool.map(one, chosen))
+    report = nezha.summarize([r for r, _ in outcomes])
+    report["replay_seconds"] = round(sum(sec for _, sec in outcomes), 1)
+    return report
+
+
 def print_tables(report: dict) -> None:
     if "synthetic" in report:
         s = report["synthetic"]
@@ -215,11 +244,21 @@ def print_tables(report: dict) -> None:
             f"  {'false / series-day':20} {n['false_per_series_day']['ours']:8} "
             f"{n['false_per_series_day']['prototype']:10}"
         )
+    if "nezha" in report:
+        nezha.print_table(report["nezha"])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--part", choices=["all", "synthetic", "nab"], default="all")
+    parser.add_argument(
+        "--part", choices=["all", "synthetic", "nab", "nezha"], default="all"
+    )
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "aiops-nezha-ob",
+        help="where the Nezha replay files are built once and kept (2 GB)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
@@ -231,10 +270,14 @@ def main() -> int:
             report["synthetic"] = run_synthetic(args.jobs, args.quick, work)
         if args.part in ("all", "nab"):
             report["nab"] = run_nab(args.jobs, args.quick, work)
+        if args.part in ("all", "nezha"):
+            report["nezha"] = run_nezha(args.jobs, args.quick, args.cases)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_tables(report)
     OUT.mkdir(parents=True, exist_ok=True)
-    name = "last-quick.json" if args.quick else "last.json"
+    name = "last.json" if args.part == "all" else f"last-{args.part}.json"
+    if args.quick:
+        name = name.replace(".json", "-quick.json")
     (OUT / name).write_text(json.dumps(report, indent=2, default=str))
     print(f"\n({report['seconds']} s; details in {OUT / name})")
     return 0

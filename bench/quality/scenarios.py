@@ -21,10 +21,16 @@ class Scenario:
     faults: list[FaultSpec] = field(default_factory=list)
     rps: float = 1.0
     phase: float = 0.0
+    client_spans: bool = True
 
     def spans(self) -> list[dict]:
         generator = Generator(
-            self.topology, self.seed, self.faults, rps=self.rps, phase=self.phase
+            self.topology,
+            self.seed,
+            self.faults,
+            rps=self.rps,
+            phase=self.phase,
+            client_spans=self.client_spans,
         )
         return generator.traffic(START, START + self.hours * HOUR)
 
@@ -45,8 +51,8 @@ def _fault(kind: str, target, rng: random.Random, start: float) -> FaultSpec:
         return FaultSpec(
             "errors", target, start, start + 15 * 60, rate=rng.uniform(0.2, 1.0)
         )
-    if kind == "silent":
-        return FaultSpec("silent", target, start, start + 15 * 60)
+    if kind in ("silent", "refused"):
+        return FaultSpec(kind, target, start, start + 15 * 60)
     if kind == "creep":
         return FaultSpec(
             "creep", target, start, start + 30 * 60, factor=rng.uniform(4, 6)
@@ -95,6 +101,31 @@ def fault_scenarios(seeds=(1, 2)) -> list[Scenario]:
                         faults,
                     )
                 )
+    return scenarios + silent_callee_scenarios(seeds)
+
+
+def silent_callee_scenarios(seeds=(1, 2)) -> list[Scenario]:
+    """A callee that stops answering, seen by callers that record no CLIENT spans:
+    the callee's spans stop, its callers fail and say which host they could not
+    reach. Seed 1 refuses connections (callers fail at once), seed 2 hangs
+    (callers time out after 2 s)."""
+    scenarios = []
+    for topology_name, build in TOPOLOGIES.items():
+        for seed in seeds:
+            rng = random.Random(f"{topology_name}-silent-callee-{seed}")
+            topology = build()
+            kind = "refused" if seed % 2 else "silent"
+            fault = _fault(kind, rng.choice(topology.leaves()), rng, START + HOUR)
+            scenarios.append(
+                Scenario(
+                    f"{topology_name}-silent-callee-{kind}-{seed}",
+                    topology,
+                    seed * 1000 + 500 + len(scenarios),
+                    (fault.end - START) / HOUR + 0.25,
+                    [fault],
+                    client_spans=False,
+                )
+            )
     return scenarios
 
 
