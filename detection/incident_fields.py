@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from detection.core.kinds import AnomalyType
-from detection.core.rca import NETWORK
+from detection.core.rca import NETWORK, SERVICE_WIDE
 from detection.core.types import EndpointKey, Finding, Group
 from detection.models import SEVERITY_RANK, Anomaly, Incident
 from detection.selectors import to_datetime
@@ -39,6 +39,7 @@ _GRAVITY = {
     AnomalyType.LATENCY: 2,
     AnomalyType.SHIFT: 1,
     AnomalyType.ERRORS: 2,
+    AnomalyType.CALLS: 1,
 }
 
 
@@ -49,6 +50,8 @@ def _badness(finding: Finding | None) -> list[float]:
         score = finding.observed
     elif finding.type == AnomalyType.SILENCE:
         score = finding.expected
+    elif finding.type == AnomalyType.CALLS:
+        score = 1.0 - finding.ratio
     else:
         score = finding.ratio
     return [float(_GRAVITY[finding.type]), round(score, 6)]
@@ -69,6 +72,25 @@ def _describe(group: Group, root_key: EndpointKey, finding: Finding | None) -> s
             if extra
             else ""
         )
+    if root_key.endpoint == SERVICE_WIDE:
+        slowed = group.evidence.get("service_wide", [])
+        return (
+            f"Service-wide slowdown of {root_key.service}: {len(slowed)} endpoints "
+            f"slower together ({', '.join(slowed[:4])}"
+            + (", ..." if len(slowed) > 4 else "")
+            + "): CPU starvation, a noisy neighbour or a slow host?"
+        )
+    if "slow_hops" in group.evidence and (
+        finding is None or finding.kind != group.kind
+    ):
+        extra = group.evidence.get("network_extra_ms")
+        hops = group.evidence["slow_hops"]
+        called = all(h.endswith(f" -> {root_key.service}") for h in hops)
+        side = "to" if called else "from"
+        return (
+            f"Slow calls {side} {root_key.service}: {', '.join(hops[:4])} take "
+            f"{extra or 0:.0f}ms longer than the callee's own time"
+        )
     if finding is not None:
         return finding.summary
     symptoms = ", ".join(
@@ -80,7 +102,7 @@ def _describe(group: Group, root_key: EndpointKey, finding: Finding | None) -> s
 def title_for(issue: str, root: EndpointKey, affected: list[EndpointKey]) -> str:
     kind, _, detail = issue.partition(": ")
     title = issue
-    if detail and root.service != NETWORK:
+    if detail and root.service != NETWORK and root.service not in kind:
         title = f"{kind} on {root.endpoint}: {detail}"
     others = sorted({k.endpoint for k in affected if k != root})
     if others:

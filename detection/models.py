@@ -252,6 +252,7 @@ class Anomaly(models.Model):
         SHIFT = AnomalyType.SHIFT.value, AnomalyType.SHIFT.label
         ERRORS = AnomalyType.ERRORS.value, AnomalyType.ERRORS.label
         SILENCE = AnomalyType.SILENCE.value, AnomalyType.SILENCE.label
+        CALLS = AnomalyType.CALLS.value, AnomalyType.CALLS.label
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="anomalies"

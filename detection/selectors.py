@@ -6,6 +6,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Case, Value, When
+from django.db.models.functions import Left
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
@@ -35,7 +37,10 @@ SPAN_FIELDS = (
     "span_id",
     "parent_span_id",
     "peer",
+    "error_head",
 )
+# How much of a failed span's error message the cycle reads (it looks for names).
+ERROR_HEAD_CHARS = 240
 BOOTSTRAP_LIMIT = 5_000
 # New endpoints bootstrapped from history per cycle at most (a query each).
 MAX_BOOTSTRAPS = 200
@@ -50,7 +55,13 @@ def _rows(
     """Spans as the core sees them. With ``previous``, a span that started by then
     but has an id above ``seen_upto_id`` arrived since: it is marked late."""
     fields = ["epoch" if name == "start_time" else name for name in SPAN_FIELDS]
-    rows = queryset.annotate(epoch=Epoch("start_time")).values_list(*fields, "id")
+    rows = queryset.annotate(
+        epoch=Epoch("start_time"),
+        error_head=Case(
+            When(is_error=True, then=Left("error_message", ERROR_HEAD_CHARS)),
+            default=Value(""),
+        ),
+    ).values_list(*fields, "id")
     if previous is None:
         return [SpanRow(*row[:-1]) for row in rows]
     before = previous.timestamp()
@@ -163,7 +174,7 @@ def load_cycle_input(
         # A baseline still warming up is not judged on old requests: borrowing
         # for it would cost a query for nothing (and for a flood of one-off
         # names, one query each).
-        judged = baseline.sample_count >= config.min_baseline_samples
+        judged = baseline.judges(config.min_baseline_samples)
         if need <= 0 or not judged or not (recently_seen or key in counts):
             continue
         older = (
@@ -270,6 +281,7 @@ def _edges() -> list[CallEdge]:
             peer=e.peer,
             offset_ms=e.offset_ms,
             gap_ms=e.gap_ms,
+            call_rate=e.call_rate,
         )
         for e in DependencyEdge.objects.all()
     ]

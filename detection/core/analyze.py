@@ -6,8 +6,9 @@ from dataclasses import dataclass, field, replace
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
+from detection.core import slowness
 from detection.core.calls import CallStats, collect_calls
-from detection.core.detectors import DETECTORS, latency
+from detection.core.detectors import DETECTORS, latency, missing_calls
 from detection.core.detectors.base import DetectContext
 from detection.core.kinds import AnomalyType
 from detection.core.rca import build_groups
@@ -124,10 +125,11 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
                 suspicious.add(verdict.signal)
         findings.extend(_without_redundant(_fresh(mine, window)))
         self_times = [t for t in (index.self_time(s) for s in served) if t is not None]
-        slow_count = 0
+        slow_count, clustering = 0, 1.0
         if context.judged_enough:
             is_slow, _ = latency.slow_test(context)
-            slow_count = sum(map(is_slow, served))
+            slow = [s for s in served if is_slow(s)]
+            slow_count, clustering = len(slow), slowness.clustering(served, slow)
         learned[key] = baselines_.learn(
             baseline,
             bucket,
@@ -137,9 +139,21 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             suspicious=suspicious,
             flagged=flagged,
             slow_count=slow_count,
+            slow_clustering=clustering,
             config=config,
         )
 
+    findings.extend(
+        missing_calls.detect(
+            by_endpoint=by_endpoint,
+            index=index,
+            edges=data.edges,
+            baselines=data.baselines,
+            window_start=window_start,
+            now=now,
+            config=config,
+        )
+    )
     groups = build_groups(findings, data.spans, data.baselines, data.edges)
     return CycleResult(
         findings=findings,

@@ -71,6 +71,7 @@ def learn(
     config: DetectionConfig,
     flagged: set[str] = frozenset(),
     slow_count: int = 0,
+    slow_clustering: float = 1.0,
 ) -> Baseline:
     """The baseline after one cycle: each signal learns only if it looked healthy.
 
@@ -97,11 +98,11 @@ def learn(
         learned.last_seen = max(newest, baseline.last_seen or newest)
 
     served = [s for s in bucket if not s.is_error]
-    judging = baseline.sample_count >= config.min_baseline_samples
+    judging = baseline.judges(config.min_baseline_samples)
     remarkable = (
         judging
         and bool(served)
-        and slowness.remarkable(slow_count, len(served), baseline)
+        and slowness.remarkable(slow_count, len(served), baseline, slow_clustering)
     )
     if remarkable:
         # Too slow to learn from, whatever the window-wide detectors made of it.

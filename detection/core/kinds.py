@@ -4,7 +4,8 @@ An anomaly type names one detector's finding. A fault kind is coarser: what an
 operator would call the fault, and half of an incident's identity (the other
 half is its root). Latency, a latency shift and an endpoint that stopped
 answering are all "latency" (a request that never completes is the slowest
-one); failed requests are "errors".
+one); failed requests, and requests answered without the calls they usually
+make, are "errors".
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class AnomalyType(StrEnum):
     SHIFT = "latency_shift"
     ERRORS = "error_spike"
     SILENCE = "timeout_issue"
+    CALLS = "call_change"
 
     @property
     def label(self) -> str:
@@ -29,7 +31,7 @@ class AnomalyType(StrEnum):
 
     @property
     def kind(self) -> FaultKind:
-        return FaultKind.ERRORS if self is AnomalyType.ERRORS else FaultKind.LATENCY
+        return FAULT_KINDS.get(self, FaultKind.LATENCY)
 
 
 class FaultKind(StrEnum):
@@ -42,10 +44,19 @@ LABELS = {
     AnomalyType.SHIFT: "Latency shift",
     AnomalyType.ERRORS: "Error spike",
     AnomalyType.SILENCE: "Silent endpoint",
+    AnomalyType.CALLS: "Calls missing",
 }
 SHORT = {
     AnomalyType.LATENCY: "latency",
     AnomalyType.SHIFT: "shift",
     AnomalyType.ERRORS: "errors",
     AnomalyType.SILENCE: "timeout",
+    AnomalyType.CALLS: "calls",
+}
+# Requests that fail, and requests that succeed without making the calls they
+# usually make (a code fault that returns early or swallows an exception), are
+# both answers that are wrong: "errors". Everything else is "latency".
+FAULT_KINDS = {
+    AnomalyType.ERRORS: FaultKind.ERRORS,
+    AnomalyType.CALLS: FaultKind.ERRORS,
 }

@@ -26,7 +26,7 @@ from detection.core.types import (
     Group,
     SpanRow,
 )
-from detection.core.window import ENDPOINT_KINDS, TraceIndex
+from detection.core.window import ENDPOINT_KINDS, TraceIndex, is_hop
 
 MAX_SPANS_PER_FINDING = 200
 MAX_CANDIDATES = 5
@@ -34,11 +34,51 @@ MAX_CANDIDATES = 5
 # followed; below it the time was spent in the span itself.
 FOLLOW_SHARE = 0.5
 NETWORK = "network"
+# A link between two services is slow in a cycle when its calls' median time
+# beyond the callee's own time exceeds the usual gap by this many times the usual
+# gap (at least 1 ms), judged on at least this many calls.
+HOP_SLOW_RATIO = 3.0
+HOP_MIN_CALLS = 3
+# The endpoint name of a service-level root: several endpoints of one service
+# slowed down together (CPU starvation, a noisy neighbour, a slow host).
+SERVICE_WIDE = "*"
+# Words of a failure to get an answer at all (Python, requests, gRPC, Go, Java),
+# as opposed to an answer that said "error".
+NO_ANSWER_WORDS = (
+    "refused",
+    "timed out",
+    "timeout",
+    "deadline",
+    "unreachable",
+    "unavailable",
+    "connection reset",
+    "connecterror",
+    "connectionerror",
+    "failed to connect",
+    "no route to host",
+    "name resolution",
+    "name or service not known",
+)
 
 
 def network_key(caller_service: str, callee_service: str) -> EndpointKey:
     """The pseudo-endpoint naming the network between two services."""
     return EndpointKey(NETWORK, f"{caller_service} -> {callee_service}")
+
+
+def _names(text: str, word: str) -> bool:
+    """``word`` occurs in ``text`` as a whole name (not inside a longer one)."""
+    start = text.find(word)
+    while start != -1:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_-") and not (
+            after.isalnum() or after in "_-"
+        ):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 @dataclass(frozen=True)
@@ -73,6 +113,36 @@ class CallGraph:
                 self.by_client[signature] = edge.callee
                 self.traced.add((edge.caller, edge.callee))
 
+    def named_callee(
+        self, caller: EndpointKey, message: str, answered: set[EndpointKey]
+    ) -> EndpointKey | None:
+        """The learned callee of ``caller`` that a failure message names (its
+        service, as a host or a word), among those that did not answer in this
+        trace. A caller without CLIENT spans that failed to reach a callee often
+        says which one it was ("payment:8080: Connection refused")."""
+        text = message.lower()
+        if not any(word in text for word in NO_ANSWER_WORDS):
+            return None
+        named = [
+            k
+            for k in self.callees.get(caller, ())
+            if k not in answered
+            and k.service != caller.service
+            and _names(text, k.service.lower())
+        ]
+        if not named:
+            return None
+        # Several endpoints of the named service: the one whose route is named too,
+        # else the first one called.
+        return min(
+            named,
+            key=lambda k: (
+                k.endpoint.lower() not in text,
+                self.offset.get((caller, k), float("inf")),
+                k,
+            ),
+        )
+
     def callee_of(self, caller: EndpointKey, client: SpanRow) -> EndpointKey:
         """Who a CLIENT span was calling; the peer itself if never seen answering."""
         known = self.by_client.get((caller, client.endpoint, client.peer))
@@ -94,8 +164,16 @@ class _Walker:
         self.depth: dict[EndpointKey, int] = {}
         # Roots blamed because calls to them got no answer: they stopped answering.
         self.unanswered: set[EndpointKey] = set()
-        # Excess time between CLIENT and SERVER spans, per network pseudo-endpoint.
+        # Roots blamed because a failed caller's error message named them.
+        self.named: set[EndpointKey] = set()
+        # Excess time between CLIENT and SERVER spans, per network pseudo-endpoint,
+        # and the (calling, called) endpoints of those slow hops.
         self.network_gaps: dict[EndpointKey, list[float]] = {}
+        self.network_ends: dict[EndpointKey, Counter] = {}
+        # When the slow hops found by walking started.
+        self.hop_starts: list[float] = []
+        # Endpoints blamed for slow hops, and those hops' network pseudo-roots.
+        self.hop_blame: dict[EndpointKey, tuple[EndpointKey, ...]] = {}
 
     def expected(self, key: EndpointKey) -> float | None:
         baseline = self.baselines.get(key)
@@ -107,7 +185,13 @@ class _Walker:
         expected = self.expected(key or span.key)
         return 0.0 if expected is None else span.duration_ms - expected
 
+    def _is_hop(self, span: SpanRow) -> bool:
+        children = self.index.children_of(span)
+        return len(children) == 1 and is_hop(span, children[0], self.index)
+
     def _self_excess(self, span: SpanRow) -> float:
+        if self._is_hop(span):
+            return 0.0  # its own time is the network: the call's gap says it
         own = self.index.self_time(span)
         if own is None:
             return self._excess(span)
@@ -132,18 +216,61 @@ class _Walker:
                 result.extend(self.calls(child))
         return result
 
+    def _named_callee(self, node: SpanRow, calls: list[_Call]) -> EndpointKey | None:
+        answered = {c.target.key for c in calls if c.target is not None}
+        return self.graph.named_callee(node.key, node.error_message, answered)
+
+    def hop_health(self) -> dict[tuple[str, str], bool]:
+        """Per pair of services, whether their calls since the slow hops began
+        (CLIENT span or hop span around the callee's span) took clearly longer
+        than the callee's own time plus the usual gap: True slow, False healthy."""
+        starts = sorted(self.hop_starts)
+        since = starts[len(starts) // 10] if starts else float("-inf")
+        extra: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for span in self.index.by_id.values():
+            if (
+                span.kind not in ENDPOINT_KINDS
+                or not span.parent_span_id
+                or span.start < since
+            ):
+                continue
+            outer = self.index.by_id.get(span.parent_span_id)
+            if outer is None:
+                continue
+            caller = outer
+            if outer.kind == "client":
+                caller = self.index.by_id.get(outer.parent_span_id or "")
+            elif not is_hop(outer, span, self.index):
+                continue
+            if caller is None or span.is_error:
+                continue
+            usual = self.graph.gap.get((caller.key, span.key))
+            if usual is not None:
+                excess = outer.duration_ms - span.duration_ms - usual
+                extra[(caller.service, span.service)].append(excess / max(usual, 1.0))
+        return {
+            pair: sorted(values)[len(values) // 2] >= HOP_SLOW_RATIO
+            for pair, values in extra.items()
+            if len(values) >= HOP_MIN_CALLS
+        }
+
     def _call_failed(self, call: _Call) -> bool:
         return call.target.is_error if call.target else call.client.is_error
 
     def _gap_excess(self, caller: SpanRow, call: _Call) -> float:
         """Time between the CLIENT span and the callee's SERVER span beyond the usual:
         the network (or a proxy, or a queue) between them."""
-        if call.target is None or call.client is None:
+        if call.target is None:
+            return 0.0
+        outer = call.client
+        if outer is None and is_hop(caller, call.target, self.index):
+            outer = caller
+        if outer is None:
             return 0.0
         usual = self.graph.gap.get((caller.key, call.target.key))
         if usual is None:
             return 0.0
-        return call.client.duration_ms - call.target.duration_ms - usual
+        return outer.duration_ms - call.target.duration_ms - usual
 
     def _call_excess(self, caller: SpanRow, call: _Call) -> float:
         if call.target is not None:
@@ -156,14 +283,19 @@ class _Walker:
         node, depth = span, 0
         while True:
             calls = self.calls(node)
-            if not calls:
-                break
             chosen = None
-            if failed:
-                broken = [c for c in calls if self._call_failed(c)]
-                if broken:
-                    chosen = broken[0]
-            if chosen is None:
+            broken = [c for c in calls if self._call_failed(c)]
+            if failed and broken:
+                chosen = broken[0]
+            elif not broken and node.is_error:
+                # Failed (or slow because it waited) without a failed call in the
+                # trace: the callee its error names, if it names one.
+                if named := self._named_callee(node, calls):
+                    depth += 1
+                    self.depth[named] = max(self.depth.get(named, 0), depth)
+                    self.named.add(named)
+                    return named, node
+            if chosen is None and calls:
                 slowest = max(calls, key=lambda c: self._call_excess(node, c))
                 call_excess = self._call_excess(node, slowest)
                 total = max(self._excess(node), call_excess)
@@ -194,7 +326,11 @@ class _Walker:
                 key = network_key(node.service, chosen.target.service)
                 self.depth[key] = max(self.depth.get(key, 0), depth)
                 self.network_gaps.setdefault(key, []).append(gap)
-                return key, chosen.client
+                self.network_ends.setdefault(key, Counter())[
+                    (node.key, chosen.target.key)
+                ] += 1
+                self.hop_starts.append(node.start)
+                return key, chosen.client or node
             node = chosen.target
         self.depth[node.key] = max(self.depth.get(node.key, 0), depth)
         return node.key, node
@@ -268,7 +404,7 @@ def build_groups(
         if not item.votes:
             item.votes[finding.key] = 1
         top, _ = item.votes.most_common(1)[0]
-        if top == finding.key:
+        if top == finding.key and finding.type != AnomalyType.CALLS:
             # Nothing deeper in its traces: a callee that went silent or broke
             # without leaving spans can still explain it, through the call graph.
             # Calls run in order, and a failing call stops the ones after it: the
@@ -288,6 +424,8 @@ def build_groups(
                 item.votes[suspects[0]] += item.votes.pop(top)
                 item.method = "dependency"
         explained.append(item)
+
+    _blame_hops(explained, walker)
 
     # A silent endpoint whose callers are failing for another reason is a symptom:
     # nobody called it. It joins their incident and proposes no root of its own.
@@ -336,7 +474,98 @@ def build_groups(
     groups = []
     for items in members.values():
         groups.extend(_by_kind(_group(items, walker), walker))
-    return groups
+    return _service_wide(groups)
+
+
+def _blame_hops(explained: list[_Explained], walker: _Walker) -> None:
+    """Slow hops name a side. A callee behind a slow network link is reached
+    slowly by all its callers (and is slow to call its own callees); a starved
+    caller is slow to call every callee. So each side of a slow hop is scored by
+    the share of its links to other services seen in this cycle's traces that are
+    slow, then by how many are: a network pseudo-root whose sides differ becomes
+    an endpoint of the worse side, the called one or the calling one. A hop whose
+    two sides look alike stays "the network between them"."""
+    if not walker.network_ends:
+        return
+    seen = walker.hop_health()
+    slow = {tuple(k.endpoint.split(" -> ", 1)) for k in walker.network_ends}
+    slow |= {pair for pair, is_slow in seen.items() if is_slow}
+    links: Counter[str] = Counter()
+    slow_links: Counter[str] = Counter()
+    for pair in slow | set(seen):
+        for side in set(pair):
+            links[side] += 1
+            slow_links[side] += pair in slow
+
+    def badness(side: str) -> tuple[float, int]:
+        return slow_links[side] / links[side], slow_links[side]
+
+    for key, ends in walker.network_ends.items():
+        caller, _, callee = key.endpoint.partition(" -> ")
+        if badness(caller) == badness(callee):
+            continue
+        calling, called = ends.most_common(1)[0][0]
+        blamed = called if badness(callee) > badness(caller) else calling
+        walker.hop_blame[blamed] = walker.hop_blame.get(blamed, ()) + (key,)
+        walker.depth[blamed] = max(walker.depth.get(blamed, 0), walker.depth[key])
+        for item in explained:
+            if key in item.votes:
+                item.votes[blamed] += item.votes.pop(key)
+
+
+def _service_wide(groups: list[Group]) -> list[Group]:
+    """Latency rooted at two or more endpoints of one service in one cycle is one
+    fault of that service: one group, rooted at the service itself."""
+    by_service: dict[str, list[Group]] = defaultdict(list)
+    for group in groups:
+        if group.kind == FaultKind.LATENCY and group.root.service != NETWORK:
+            by_service[group.root.service].append(group)
+    result = [
+        g
+        for g in groups
+        if g.kind != FaultKind.LATENCY
+        or g.root.service == NETWORK
+        or len({x.root for x in by_service[g.root.service]}) < 2
+    ]
+    for service, members in by_service.items():
+        roots = sorted({g.root for g in members})
+        if len(roots) < 2:
+            continue
+        root = EndpointKey(service, SERVICE_WIDE)
+        scores: Counter[EndpointKey] = Counter()
+        for group in members:
+            for candidate in group.candidates:
+                scores[candidate.key] += candidate.score / len(members)
+        share = sum(v for k, v in scores.items() if k.service == service)
+        ranked = [Candidate(root, round(min(share, 1.0), 4))] + [
+            Candidate(k, round(v, 4))
+            for k, v in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        evidence = {
+            "method": "+".join(
+                sorted({m for g in members for m in g.evidence["method"].split("+")})
+            ),
+            "service_wide": [k.endpoint for k in roots],
+            "votes": {
+                k: round(v, 3)
+                for g in members
+                for k, v in g.evidence.get("votes", {}).items()
+            },
+            "example_spans": [
+                e for g in members for e in g.evidence.get("example_spans", [])
+            ][:5],
+        }
+        result.append(
+            Group(
+                root=root,
+                candidates=ranked[:MAX_CANDIDATES],
+                confidence=max(g.confidence for g in members),
+                findings=[f for g in members for f in g.findings],
+                evidence=evidence,
+                kind=FaultKind.LATENCY,
+            )
+        )
+    return result
 
 
 def _by_kind(group: Group, walker: _Walker) -> list[Group]:
@@ -345,13 +574,21 @@ def _by_kind(group: Group, walker: _Walker) -> list[Group]:
     group of their own kind, else the root's gravest (errors before latency). A
     root without findings of its own is a callee that stopped answering (latency:
     no answer is the slowest one) or takes the kind most of its symptoms show."""
-    own = [f for f in group.findings if f.key == group.root]
+    # A root that went silent has no kind of its own: what its silence did to its
+    # callers decides (failures when they are refused, latency when they wait),
+    # so the incident keeps one identity when the silence is noticed later.
+    own = [
+        f
+        for f in group.findings
+        if f.key == group.root and f.type != AnomalyType.SILENCE
+    ]
     kinds = sorted({f.kind for f in own}, key=lambda k: k != FaultKind.ERRORS)
     if not kinds:
-        if group.root in walker.unanswered:
+        symptoms = [f for f in group.findings if f.key != group.root]
+        if group.root in walker.unanswered or not symptoms:
             kinds = [FaultKind.LATENCY]
         else:
-            counts = Counter(f.kind for f in group.findings)
+            counts = Counter(f.kind for f in symptoms)
             kinds = [max(counts, key=lambda k: (counts[k], k == FaultKind.ERRORS))]
     if len(kinds) == 1:
         return [replace(group, kind=kinds[0])]
@@ -386,9 +623,12 @@ def _group(items: list[_Explained], walker: _Walker) -> Group:
         "votes": {key.label(): round(score, 3) for key, score in ranked},
         "example_spans": [_describe_span(span, walker) for span in examples[:5]],
     }
-    if root in walker.network_gaps:
-        gaps = sorted(walker.network_gaps[root])
+    hops = (root,) if root in walker.network_gaps else walker.hop_blame.get(root, ())
+    if hops:
+        gaps = sorted(g for hop in hops for g in walker.network_gaps[hop])
         evidence["network_extra_ms"] = round(gaps[len(gaps) // 2], 3)
+    if root in walker.hop_blame:
+        evidence["slow_hops"] = sorted(hop.endpoint for hop in hops)
     return Group(
         root=candidates[0].key,
         candidates=candidates[:MAX_CANDIDATES],

@@ -16,11 +16,19 @@ from detection.config import DetectionConfig
 from detection.core.stats import binomial_tail
 from detection.core.types import Baseline, SpanRow
 
+# Slow requests that come in bursts (a GC pause, a CPU quota period, a noisy
+# neighbour's spike) slow every request in flight for a moment: they are one
+# event, not many independent ones. The requests are cut into moments this long
+# to measure how clustered their slowness is.
+MOMENT_SECONDS = 1.0
+
 # Healthy endpoints are assumed to be this slow this often, at least, so that a
 # baseline learned from very regular traffic does not make any blip significant.
 MIN_TAIL_FRACTION = 0.01
 # Own time must add at least this share of the usual latency to count.
 MIN_OWN_SHARE = 0.25
+# A rate never seen in n requests may still be up to this / n (95 % upper bound).
+UNSEEN_TAIL = 3.0
 # A cycle whose slow requests are this unlikely under the learned tail rate is
 # remarkable: the tail rate and the spread do not learn from it. Loose on
 # purpose: leaving out only the rarest healthy cycles keeps the learned rate
@@ -67,10 +75,65 @@ def slow_predicate(
 
 
 def tail_rate(baseline: Baseline) -> float:
-    """The share of healthy requests expected to be slow (never below the floor)."""
-    return max(baseline.tail_fraction, MIN_TAIL_FRACTION)
+    """The share of healthy requests expected to be slow: the learned tail rate,
+    never below the floor, nor below what ``sample_count`` requests cannot rule
+    out (none slow among n requests still allows a rate up to about 3/n, the
+    "rule of three"): a young baseline that saw twenty calm requests does not
+    yet know that one request in ten is slow."""
+    return max(
+        baseline.tail_fraction,
+        MIN_TAIL_FRACTION,
+        UNSEEN_TAIL / max(baseline.sample_count, 1),
+    )
 
 
-def remarkable(slow: int, total: int, baseline: Baseline) -> bool:
+def clustering(spans: list[SpanRow], slow: list[SpanRow]) -> float:
+    """How much more the slow share varies from moment to moment than it would if
+    requests were slow independently (Pearson's dispersion, at least 1).
+
+    Slow requests spread evenly (the usual tail) give about 1. Bursts that slow
+    the requests of one moment and spare the next give more: counted as
+    independent evidence, one pause would look like a fault. The moments of the
+    latest unbroken run of slow ones are left out of the measure: a fault that
+    began there is a change of level, not a burst, and must keep its weight.
+    """
+    if not slow:
+        return 1.0
+    moments: dict[int, list[int]] = {}
+    for span in spans:
+        counts = moments.setdefault(int(span.start // MOMENT_SECONDS), [0, 0])
+        counts[0] += 1
+    for span in slow:
+        moments[int(span.start // MOMENT_SECONDS)][1] += 1
+    ordered = [moments[m] for m in sorted(moments)]
+    while ordered and ordered[-1][1]:
+        ordered.pop()
+    requests = sum(n for n, _ in ordered)
+    slow_total = sum(k for _, k in ordered)
+    if len(ordered) < 2 or not 0 < slow_total < requests:
+        return 1.0
+    share = slow_total / requests
+    spread = share * (1.0 - share)
+    chi2 = sum((k - n * share) ** 2 / (n * spread) for n, k in ordered)
+    # Clustering can at most make a moment's requests count as one: the
+    # dispersion never exceeds the requests per moment.
+    return max(1.0, min(chi2 / (len(ordered) - 1), requests / len(ordered)))
+
+
+def tail_p_value(slow: int, total: int, rate: float, dispersion: float = 1.0) -> float:
+    """How unlikely ``slow`` of ``total`` requests are under the tail ``rate``,
+    each burst of clustered slowness counted once (requests divided by the
+    dispersion, as a quasi-binomial test does)."""
+    if dispersion > 1.0:
+        slow = int(slow / dispersion + 0.5)
+        total = max(1, int(total / dispersion + 0.5))
+    return binomial_tail(slow, total, rate)
+
+
+def remarkable(
+    slow: int, total: int, baseline: Baseline, dispersion: float = 1.0
+) -> bool:
     """Too many slow requests for the learned tail rate to learn from."""
-    return binomial_tail(slow, total, tail_rate(baseline)) < LEARN_SIGNIFICANCE
+    return tail_p_value(slow, total, tail_rate(baseline), dispersion) < (
+        LEARN_SIGNIFICANCE
+    )

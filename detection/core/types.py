@@ -29,6 +29,9 @@ class SpanRow(NamedTuple):
     span_id: str | None
     parent_span_id: str | None
     peer: str = ""
+    # The start of a failed span's error message ("" otherwise): a caller whose
+    # call was refused or timed out often names the callee there.
+    error_message: str = ""
     # Started before the previous cycle but became visible only since then (a
     # long request, an exporter's retry, a clock behind): judged and learned now.
     late: bool = False
@@ -75,6 +78,10 @@ class Baseline:
     # continuously suspicious; learning of that signal pauses meanwhile.
     suspicious_since: dict[str, float] = field(default_factory=dict)
     is_new: bool = False
+
+    def judges(self, min_samples: int) -> bool:
+        """Learned enough requests to judge new ones."""
+        return self.sample_count >= min_samples
 
     @property
     def level_ms(self) -> float:
@@ -130,6 +137,8 @@ class CallEdge:
     offset_ms: float | None = None
     # Typical CLIENT minus SERVER duration of the call: the network between them.
     gap_ms: float | None = None
+    # Recent calls per second (all callers' requests of ``caller`` together).
+    call_rate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,23 @@ class TraceIndex:
         return max(span.duration_ms - covered * 1000.0, 0.0)
 
 
+def _rpc_name(endpoint: str) -> str:
+    name = endpoint.lstrip("/")
+    return name.removeprefix("grpc.")
+
+
+def is_hop(caller: SpanRow, callee: SpanRow, index: TraceIndex) -> bool:
+    """``caller`` is the calling side of one call to another service, recorded
+    without the CLIENT kind: named after the operation it calls (as RPC
+    instrumentations name client spans), with that call as its only child. Its
+    own time is then the network (and queues) between the two, not work."""
+    if caller.service == callee.service or caller.kind not in ENDPOINT_KINDS:
+        return False
+    if _rpc_name(caller.endpoint) != _rpc_name(callee.endpoint):
+        return False
+    return len(index.children_of(caller)) == 1
+
+
 def group_by_endpoint(spans: Iterable[SpanRow]) -> dict[EndpointKey, list[SpanRow]]:
     grouped: dict[EndpointKey, list[SpanRow]] = defaultdict(list)
     for span in spans:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detection.config import DetectionConfig
-from detection.core.stats import binomial_tail
+from detection.core.slowness import tail_p_value
 from detection.core.types import Baseline, Finding, SpanRow
 from detection.core.window import EndpointWindow
 from detection.core.witness import Witnesses
@@ -30,7 +30,7 @@ class DetectContext:
 
     @property
     def judged_enough(self) -> bool:
-        return self.baseline.sample_count >= self.config.min_baseline_samples
+        return self.baseline.judges(self.config.min_baseline_samples)
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,14 @@ def most_significant(
     min_bad: int,
     min_fraction: float,
     significance: float,
+    dispersion: Callable[[Evidence], float] | None = None,
 ) -> Evidence | None:
     """The stretch that is least plausible under the base rate, if any passes.
 
     Testing several stretches is several tests: each gets its share of the
-    significance level (Bonferroni), so the false-alarm rate stays as set.
+    significance level (Bonferroni), so the false-alarm rate stays as set. Where
+    ``dispersion`` says a stretch's bad spans cluster in time, they weigh as fewer
+    independent ones (``slowness.tail_p_value``).
     """
     level = significance / len(evidence)
     best: Evidence | None = None
@@ -94,7 +97,8 @@ def most_significant(
         k = len(item.bad)
         if k < min_bad or item.fraction < min_fraction:
             continue
-        p_value = binomial_tail(k, len(item.spans), base_rate)
+        spread = dispersion(item) if dispersion is not None else 1.0
+        p_value = tail_p_value(k, len(item.spans), base_rate, spread)
         if p_value <= level and (best is None or p_value < best.p_value):
             best = Evidence(item.spans, item.bad, p_value)
     return best

@@ -11,6 +11,11 @@ and that alone added a quarter of the usual latency: an endpoint whose own code
 slowed down is caught even when its calls dominate its latency. Either way it must
 also be ``latency_min_delta_ms`` slower than usual: a 1 ms health check that took
 3 ms is not a latency spike anyone would page for.
+
+Real traffic is bursty: a pause slows every request in flight for a moment. Slow
+requests clustered in time count as fewer independent ones (``slowness.clustering``
+measures by how much, in each stretch, leaving out the run of slow moments a
+fault that just began would make).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ def detect(ctx: DetectContext) -> Verdict:
         min_bad=cfg.min_slow_samples,
         min_fraction=cfg.min_slow_fraction,
         significance=cfg.significance,
+        dispersion=lambda e: slowness.clustering(e.spans, e.bad),
     )
     if best is None and not ctx.in_incident:
         return Verdict(SIGNAL, suspicious=True)

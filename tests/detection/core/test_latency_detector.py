@@ -46,3 +46,37 @@ def test_ten_times_slower_is_high_severity():
     [finding] = findings([1000] * 10)
 
     assert finding.severity == "high"
+
+
+def _second_by_second(slow_at) -> list:
+    """Ten requests a second over the last 56 s; those ``slow_at(second, i)`` take
+    400 ms against a 100 ms baseline."""
+    start = 1_800_000_000.0 - 57
+    return [
+        span("api", 400 if slow_at(second, i) else 100, start=start + second + i / 10)
+        for second in range(56)
+        for i in range(10)
+    ]
+
+
+def _judge(spans):
+    return run(spans, [baseline("api", 100.0, tail_fraction=0.05)]).findings
+
+
+def test_bursts_that_slow_whole_seconds_are_not_an_anomaly():
+    # Every 7th second all requests are slow (a GC pause, a CPU quota period):
+    # 80 slow requests of 560, but only 8 moments of slowness.
+    assert _judge(_second_by_second(lambda second, i: second % 7 == 3)) == []
+
+
+def test_as_many_slow_requests_spread_evenly_are():
+    [finding] = _judge(_second_by_second(lambda second, i: (second * 10 + i) % 7 == 3))
+    assert finding.type == "latency_anomaly"
+
+
+def test_a_fault_that_just_began_keeps_its_full_weight():
+    # Healthy with a burst now and then, then the last 6 seconds all slow.
+    [finding] = _judge(
+        _second_by_second(lambda second, i: second >= 50 or second in (10, 30))
+    )
+    assert finding.type == "latency_anomaly"
