@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from detection.core.kinds import FaultKind
-from detection.core.rca import NETWORK
+from detection.core.rca import NETWORK, SERVICE_WIDE
 from detection.core.types import EndpointKey, Group
 from detection.incident_fields import keys_of, next_public_id, pairs, worst
 from detection.models import EndpointBaseline, Incident, IncidentEvent, IncidentStatus
@@ -68,6 +68,8 @@ class Budget:
                     sample_count__gte=KNOWN_SAMPLES
                 ).values_list("service", "endpoint")
             }
+        if root.endpoint == SERVICE_WIDE:  # known when its service is
+            return any(key.service == root.service for key in self._known)
         return root in self._known
 
     def take(self, root: EndpointKey) -> bool:

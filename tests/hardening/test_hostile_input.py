@@ -301,3 +301,17 @@ def test_a_storm_of_new_services_does_not_swallow_a_real_fault(settings):
     assert ("shop", "inventory") in roots
     assert ("(storm)", "(storm)") in roots
     assert len([r for r in roots if r[0].startswith("ghost")]) == 5
+
+
+def test_a_service_wide_root_is_known_when_its_service_is(db):
+    from detection.core.rca import SERVICE_WIDE
+    from detection.core.types import EndpointKey
+    from detection.storms import Budget
+
+    EndpointBaseline.objects.create(
+        service="shop", endpoint="checkout", sample_count=500
+    )
+    budget = Budget(datetime.fromtimestamp(T0, tz=UTC))
+
+    assert budget.known(EndpointKey("shop", SERVICE_WIDE))
+    assert not budget.known(EndpointKey("ghost1", SERVICE_WIDE))
