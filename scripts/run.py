@@ -102,14 +102,21 @@ def _stop(children: list[Child]) -> int:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             print(f"{child.name} did not stop in {STOP_TIMEOUT:.0f}s; killing it")
-            # The whole session: workers that a stuck leader left behind too.
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill_session(process.pid)
             process.wait()
+        # Whatever the leader left behind: a leader that was killed (or crashed)
+        # cannot stop its workers, which would otherwise run on as orphans.
+        _kill_session(process.pid)
         code = code or (process.returncode or 0)
     return code
+
+
+def _kill_session(leader: int) -> None:
+    """SIGKILL every process left in the session ``leader`` started."""
+    try:
+        os.killpg(leader, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def analysis_stalled(base: str) -> str | None:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -24,6 +25,21 @@ from tests.helpers import wait_for
 from tests.test_quickstart import ROOT, free_port, pid_alive
 
 pytestmark = pytest.mark.slow
+
+
+def session_alive(leader: int) -> bool:
+    """Any live (not zombie) process is left in the process group ``leader``
+    started (the supervisor starts each child in a session of its own)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text().split(")")[-1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(group) == leader and state != "Z":
+            return True
+    return False
+
+
 INTERVAL = 30  # the schedule's, and django-q2's scheduler tick
 
 
@@ -107,6 +123,8 @@ def test_a_stalled_or_dead_cluster_is_restarted_and_the_web_keeps_serving(tmp_pa
         assert get("/health").status == 200
         web = int(re.findall(r"Started web server \(pid (\d+)\)", output)[0])
         assert pid_alive(web)
+        # Nothing of the killed cluster runs on: its workers went with it.
+        wait_for(lambda: not session_alive(cluster), timeout=10)
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=90)

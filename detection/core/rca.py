@@ -7,8 +7,13 @@ follow the call whose excess over its own baseline explains most of the caller's
 stop where the span's self time (duration minus time in calls) rose. A caller that
 timed out waiting for a slow callee is blamed on the callee. A CLIENT span with no
 server span under it is a call that never got an answer: it is blamed on the
-callee learned from earlier traces (or on the peer it named). Findings without
-trace links fall back to the learned call graph.
+callee learned from earlier traces (or on the peer it named), and so is a failed
+span without a failed call whose error message names a learned callee it could
+not reach. Findings without trace links fall back to the learned call graph.
+
+Then the cycle's evidence as a whole: a slow hop between two services is blamed
+on the side whose other links are slow too (``_blame_hops``), and latency rooted
+at several endpoints of one service is one service-wide root (``_service_wide``).
 """
 
 from __future__ import annotations
@@ -164,8 +169,6 @@ class _Walker:
         self.depth: dict[EndpointKey, int] = {}
         # Roots blamed because calls to them got no answer: they stopped answering.
         self.unanswered: set[EndpointKey] = set()
-        # Roots blamed because a failed caller's error message named them.
-        self.named: set[EndpointKey] = set()
         # Excess time between CLIENT and SERVER spans, per network pseudo-endpoint,
         # and the (calling, called) endpoints of those slow hops.
         self.network_gaps: dict[EndpointKey, list[float]] = {}
@@ -293,7 +296,6 @@ class _Walker:
                 if named := self._named_callee(node, calls):
                     depth += 1
                     self.depth[named] = max(self.depth.get(named, 0), depth)
-                    self.named.add(named)
                     return named, node
             if chosen is None and calls:
                 slowest = max(calls, key=lambda c: self._call_excess(node, c))
