@@ -174,7 +174,7 @@ def load_cycle_input(
         # A baseline still warming up is not judged on old requests: borrowing
         # for it would cost a query for nothing (and for a flood of one-off
         # names, one query each).
-        judged = baseline.judges(config.min_baseline_samples)
+        judged = baseline.sample_count >= config.min_baseline_samples
         if need <= 0 or not judged or not (recently_seen or key in counts):
             continue
         older = (

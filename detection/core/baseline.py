@@ -98,7 +98,7 @@ def learn(
         learned.last_seen = max(newest, baseline.last_seen or newest)
 
     served = [s for s in bucket if not s.is_error]
-    judging = baseline.judges(config.min_baseline_samples)
+    judging = baseline.sample_count >= config.min_baseline_samples
     remarkable = (
         judging
         and bool(served)

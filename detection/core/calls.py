@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detection.core.types import EndpointKey, SpanRow
-from detection.core.window import ENDPOINT_KINDS, TraceIndex, is_hop
+from detection.core.window import ENDPOINT_KINDS, TraceIndex, call_timer
 
 
 @dataclass
@@ -53,7 +53,7 @@ def collect_calls(
         edge.offset_total_ms += (span.start - parent.start) * 1000.0
         if client is not None:
             edge.client_endpoint, edge.peer = client.endpoint, client.peer
-        outer = client or (parent if is_hop(parent, span, index) else None)
+        outer = call_timer(parent, span, client, index)
         if outer is not None and not span.is_error:
             edge.gap_total_ms += max(outer.duration_ms - span.duration_ms, 0.0)
             edge.gap_calls += 1

@@ -31,7 +31,7 @@ from detection.core.types import (
     Group,
     SpanRow,
 )
-from detection.core.window import ENDPOINT_KINDS, TraceIndex, is_hop
+from detection.core.window import ENDPOINT_KINDS, TraceIndex, call_timer, is_hop
 
 MAX_SPANS_PER_FINDING = 200
 MAX_CANDIDATES = 5
@@ -204,20 +204,7 @@ class _Walker:
         return own - baseline.self_time_ms
 
     def calls(self, span: SpanRow) -> list[_Call]:
-        result: list[_Call] = []
-        for child in self.index.children_of(span):
-            if child.kind in ENDPOINT_KINDS:
-                result.append(_Call(child, None))
-            elif child.kind == "client":
-                targets = [
-                    g for g in self.index.children_of(child) if g.kind in ENDPOINT_KINDS
-                ]
-                result.extend(_Call(t, child) for t in targets)
-                if not targets:
-                    result.append(_Call(None, child))
-            else:  # internal work inside the same endpoint: look through it
-                result.extend(self.calls(child))
-        return result
+        return [_Call(target, client) for target, client in self.index.calls_of(span)]
 
     def _named_callee(self, node: SpanRow, calls: list[_Call]) -> EndpointKey | None:
         answered = {c.target.key for c in calls if c.target is not None}
@@ -237,15 +224,15 @@ class _Walker:
                 or span.start < since
             ):
                 continue
-            outer = self.index.by_id.get(span.parent_span_id)
+            parent = self.index.by_id.get(span.parent_span_id)
+            if parent is None or span.is_error:
+                continue
+            client = parent if parent.kind == "client" else None
+            caller = (
+                self.index.by_id.get(parent.parent_span_id or "") if client else parent
+            )
+            outer = call_timer(caller, span, client, self.index) if caller else None
             if outer is None:
-                continue
-            caller = outer
-            if outer.kind == "client":
-                caller = self.index.by_id.get(outer.parent_span_id or "")
-            elif not is_hop(outer, span, self.index):
-                continue
-            if caller is None or span.is_error:
                 continue
             usual = self.graph.gap.get((caller.key, span.key))
             if usual is not None:
@@ -265,9 +252,7 @@ class _Walker:
         the network (or a proxy, or a queue) between them."""
         if call.target is None:
             return 0.0
-        outer = call.client
-        if outer is None and is_hop(caller, call.target, self.index):
-            outer = caller
+        outer = call_timer(caller, call.target, call.client, self.index)
         if outer is None:
             return 0.0
         usual = self.graph.gap.get((caller.key, call.target.key))
@@ -522,17 +507,16 @@ def _service_wide(groups: list[Group]) -> list[Group]:
     for group in groups:
         if group.kind == FaultKind.LATENCY and group.root.service != NETWORK:
             by_service[group.root.service].append(group)
+    merged = {
+        service: members
+        for service, members in by_service.items()
+        if len({g.root for g in members}) >= 2
+    }
     result = [
-        g
-        for g in groups
-        if g.kind != FaultKind.LATENCY
-        or g.root.service == NETWORK
-        or len({x.root for x in by_service[g.root.service]}) < 2
+        g for g in groups if not any(g is m for m in merged.get(g.root.service, ()))
     ]
-    for service, members in by_service.items():
+    for service, members in merged.items():
         roots = sorted({g.root for g in members})
-        if len(roots) < 2:
-            continue
         root = EndpointKey(service, SERVICE_WIDE)
         scores: Counter[EndpointKey] = Counter()
         for group in members:

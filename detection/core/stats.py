@@ -55,6 +55,16 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return min(total, 1.0)
 
 
+def poisson_at_most(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean), summed in log space."""
+    if mean <= 0:
+        return 1.0
+    total, log_mean = 0.0, math.log(mean)
+    for j in range(k + 1):
+        total += math.exp(j * log_mean - mean - math.lgamma(j + 1))
+    return min(total, 1.0)
+
+
 def time_weighted_alpha(alpha: float, elapsed: float, interval: float) -> float:
     """EWMA weight for an update covering ``elapsed`` seconds.
 

@@ -79,10 +79,6 @@ class Baseline:
     suspicious_since: dict[str, float] = field(default_factory=dict)
     is_new: bool = False
 
-    def judges(self, min_samples: int) -> bool:
-        """Learned enough requests to judge new ones."""
-        return self.sample_count >= min_samples
-
     @property
     def level_ms(self) -> float:
         return math.exp(self.log_level)

@@ -46,6 +46,26 @@ class TraceIndex:
             return []
         return self.children.get(span.span_id, [])
 
+    def calls_of(self, span: SpanRow) -> list[tuple[SpanRow | None, SpanRow | None]]:
+        """The calls a span made, as (callee's endpoint span, CLIENT span): an
+        endpoint child is called directly (no CLIENT span); a CLIENT child leads to
+        the endpoint spans under it, or to none when nobody answered; internal
+        children are looked through."""
+        result: list[tuple[SpanRow | None, SpanRow | None]] = []
+        for child in self.children_of(span):
+            if child.kind in ENDPOINT_KINDS:
+                result.append((child, None))
+            elif child.kind == "client":
+                targets = [
+                    g for g in self.children_of(child) if g.kind in ENDPOINT_KINDS
+                ]
+                result.extend((t, child) for t in targets)
+                if not targets:
+                    result.append((None, child))
+            else:  # internal work inside the same endpoint
+                result.extend(self.calls_of(child))
+        return result
+
     def self_time(self, span: SpanRow) -> float | None:
         """Duration minus the time covered by its children (overlaps counted once).
 
@@ -99,6 +119,16 @@ def is_hop(caller: SpanRow, callee: SpanRow, index: TraceIndex) -> bool:
     if _rpc_name(caller.endpoint) != _rpc_name(callee.endpoint):
         return False
     return len(index.children_of(caller)) == 1
+
+
+def call_timer(
+    caller: SpanRow, callee: SpanRow, client: SpanRow | None, index: TraceIndex
+) -> SpanRow | None:
+    """The span that timed a call from the caller's side: its CLIENT span, or the
+    caller itself when it is a hop; None when only the callee timed it."""
+    if client is not None:
+        return client
+    return caller if is_hop(caller, callee, index) else None
 
 
 def group_by_endpoint(spans: Iterable[SpanRow]) -> dict[EndpointKey, list[SpanRow]]:

@@ -17,14 +17,14 @@ skipping its later calls is the error detector's finding.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 
 from detection.config import DetectionConfig
 from detection.core.detectors.base import example_traces, span_ids
 from detection.core.kinds import AnomalyType
+from detection.core.stats import poisson_at_most
 from detection.core.types import Baseline, CallEdge, EndpointKey, Finding, SpanRow
-from detection.core.window import ENDPOINT_KINDS, TraceIndex
+from detection.core.window import TraceIndex
 
 # Calls the window's requests should have made at least, to judge a drop.
 MIN_EXPECTED = 20.0
@@ -34,30 +34,9 @@ MIN_EXPECTED = 20.0
 MAX_SHARE = 0.25
 
 
-def callee_keys(span: SpanRow, index: TraceIndex) -> list[EndpointKey]:
-    """The endpoints a span called: its endpoint children, the endpoints under its
-    CLIENT children, and those of its internal children, recursively."""
-    keys: list[EndpointKey] = []
-    for child in index.children_of(span):
-        if child.kind in ENDPOINT_KINDS:
-            keys.append(child.key)
-        elif child.kind == "client":
-            keys.extend(
-                g.key for g in index.children_of(child) if g.kind in ENDPOINT_KINDS
-            )
-        else:
-            keys.extend(callee_keys(child, index))
-    return keys
-
-
-def poisson_at_most(k: int, mean: float) -> float:
-    """P(X <= k) for X ~ Poisson(mean), summed in log space."""
-    if mean <= 0:
-        return 1.0
-    total, log_mean = 0.0, math.log(mean)
-    for j in range(k + 1):
-        total += math.exp(j * log_mean - mean - math.lgamma(j + 1))
-    return min(total, 1.0)
+def callee_keys(span: SpanRow, index: TraceIndex) -> Counter[EndpointKey]:
+    """How many calls a span made to each endpoint that answered it."""
+    return Counter(t.key for t, _ in index.calls_of(span) if t is not None)
 
 
 def detect(
@@ -77,7 +56,7 @@ def detect(
             edge.call_rate
             and caller is not None
             and caller.request_rate > 0
-            and caller.judges(config.min_baseline_samples)
+            and caller.sample_count >= config.min_baseline_samples
         ):
             usual[edge.caller][edge.callee] = edge.call_rate / caller.request_rate
     # The whole window and its recent half: calls that stopped seconds before a
@@ -93,7 +72,7 @@ def detect(
         ]
         if not served:
             continue
-        made = {s.span_id: Counter(callee_keys(s, index)) for s in served}
+        made = {s.span_id: callee_keys(s, index) for s in served}
         worst: tuple[float, EndpointKey, int, float, list[SpanRow]] | None = None
         for since in starts:
             requests = [s for s in served if s.start > since]
