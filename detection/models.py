@@ -22,6 +22,9 @@ class EndpointBaseline(models.Model):
     request_rate = models.FloatField(default=0.0, help_text="Requests per second.")
     self_time_ms = models.FloatField(null=True, blank=True)
     sample_count = models.BigIntegerField(default=0)
+    moment_count = models.BigIntegerField(
+        default=0, help_text="Distinct seconds the learned requests arrived in."
+    )
     cycle_mean = models.FloatField(default=0.0)
     cycle_var = models.FloatField(default=0.0)
     cycle_count = models.BigIntegerField(default=0)

@@ -24,6 +24,7 @@ _BASELINE_FIELDS = [
     "request_rate",
     "self_time_ms",
     "sample_count",
+    "moment_count",
     "cycle_mean",
     "cycle_var",
     "cycle_count",
@@ -72,7 +73,7 @@ def _idle(baseline: Baseline, now: float, config: DetectionConfig) -> bool:
     other after the retention period."""
     if baseline.last_seen is None:
         return False
-    if baseline.sample_count < config.min_baseline_samples:
+    if not baseline.knows_enough(config.min_baseline_samples):
         horizon = max(config.lookback, IDLE_UNLEARNED)
     else:
         horizon = settings.AIOPS_RETENTION_DAYS * 86_400

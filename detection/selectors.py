@@ -86,6 +86,7 @@ def baseline_from_row(row: EndpointBaseline) -> Baseline:
         request_rate=row.request_rate,
         self_time_ms=row.self_time_ms,
         sample_count=row.sample_count,
+        moment_count=row.moment_count,
         cycle_mean=row.cycle_mean,
         cycle_var=row.cycle_var,
         cycle_count=row.cycle_count,
@@ -174,7 +175,7 @@ def load_cycle_input(
         # A baseline still warming up is not judged on old requests: borrowing
         # for it would cost a query for nothing (and for a flood of one-off
         # names, one query each).
-        judged = baseline.sample_count >= config.min_baseline_samples
+        judged = baseline.knows_enough(config.min_baseline_samples)
         if need <= 0 or not judged or not (recently_seen or key in counts):
             continue
         older = (

@@ -5,8 +5,8 @@ and from a warm one.
 For each scenario and start: run the app with ``scripts/run.py`` (gunicorn + the
 django-q2 cluster and its 30-second schedule, a fresh SQLite database), send
 steady demo traffic, and inject the fault through the simulation API
-- cold: as soon as the fault's endpoint has 20 learned requests (the first moment
-  any detector judges it), or
+- cold: as soon as the fault's endpoint has 20 learned requests from 20 distinct
+  seconds (the first moment any detector judges it), or
 - warm: after --warmup seconds plus a random phase against the schedule;
 then poll /aiops/incidents until an incident is open. Reports the time to detect,
 the scheduled cycle that found it counted from the first cycle that ran after 20
@@ -88,7 +88,12 @@ def learned(base: str, token: str, endpoint: str) -> int:
     rows = call(base, "/aiops/baselines", token)
     rows = rows.get("results", rows) if isinstance(rows, dict) else rows
     return max(
-        (r["sample_count"] for r in rows if r["endpoint"] == endpoint), default=0
+        (
+            min(r["sample_count"], r["moment_count"])
+            for r in rows
+            if r["endpoint"] == endpoint
+        ),
+        default=0,
     )
 
 

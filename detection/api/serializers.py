@@ -196,6 +196,7 @@ class BaselineSerializer(serializers.ModelSerializer):
             "request_rate",
             "self_time_ms",
             "sample_count",
+            "moment_count",
             "learned_at",
             "last_seen",
         ]

@@ -51,6 +51,7 @@ def bootstrap(
     # The history covers (oldest start, until]: the window after it is not in it.
     baseline.request_rate = len(history) / max(until - min(starts), config.interval)
     baseline.sample_count = len(history)
+    baseline.moment_count = slowness.moments_in(starts)
     baseline.learned_at = now
     baseline.last_seen = max(starts)
     return baseline
@@ -82,7 +83,8 @@ def learn(
     for longer than ``relearn_after`` it learns again, so a change nobody
     reverted becomes the new normal.
 
-    Until the baseline has learned ``min_baseline_samples`` requests nothing is
+    Until the baseline has learned ``min_baseline_samples`` requests (from as
+    many distinct seconds, ``Baseline.knows_enough``) nothing is
     judged against it, and it learns every request it sees, pooled: the level is
     the weighted mean of the medians so far, and the tail rate and spread are
     measured against that pooled level (never against a level not learned yet,
@@ -98,7 +100,7 @@ def learn(
         learned.last_seen = max(newest, baseline.last_seen or newest)
 
     served = [s for s in bucket if not s.is_error]
-    judging = baseline.sample_count >= config.min_baseline_samples
+    judging = baseline.knows_enough(config.min_baseline_samples)
     remarkable = (
         judging
         and bool(served)
@@ -146,14 +148,16 @@ def learn(
     if not served:
         return learned
     logs = [_log(s.duration_ms) for s in served]
+    moments = slowness.moments_in(s.start for s in served)
     if not judging:
-        _learn_pooled(learned, baseline, logs, self_times, now, config)
+        _learn_pooled(learned, baseline, logs, moments, self_times, now, config)
     else:
         _learn_judged(
             learned,
             baseline,
             logs,
             self_times,
+            moments=moments,
             now=now,
             elapsed=elapsed,
             relearning="latency" in suspicious and "latency" not in blocked,
@@ -177,6 +181,7 @@ def _learn_pooled(
     learned: Baseline,
     baseline: Baseline,
     logs: Sequence[float],
+    moments: int,
     self_times: Sequence[float],
     now: float,
     config: DetectionConfig,
@@ -203,6 +208,7 @@ def _learn_pooled(
             else _move(baseline.self_time_ms, typical, weight)
         )
     learned.sample_count = baseline.sample_count + n
+    learned.moment_count = baseline.moment_count + moments
     learned.learned_at = now
 
 
@@ -212,6 +218,7 @@ def _learn_judged(
     logs: Sequence[float],
     self_times: Sequence[float],
     *,
+    moments: int,
     now: float,
     elapsed: float,
     slow_share: float,
@@ -232,11 +239,33 @@ def _learn_judged(
         n / (baseline.sample_count + n),
     )
     if taught or relearning:
-        learned.tail_fraction = _move(baseline.tail_fraction, slow_share, slow_weight)
         deviation = median([abs(x - baseline.log_level) for x in logs])
         learned.log_spread = _move(baseline.log_spread, deviation, weight)
-    if blocked:
-        return
+    if not blocked:
+        _learn_level(learned, baseline, logs, self_times, weight, slow_weight)
+        learned.sample_count = baseline.sample_count + n
+        learned.moment_count = baseline.moment_count + moments
+        learned.learned_at = now
+    if taught or relearning:
+        # The tail rate is judged against the reference it will be compared
+        # with next: while the level still moves much (a young baseline, traffic
+        # with two modes), the share slow against the old one says little about
+        # the new one. The larger of the two, so a fault is never learned as
+        # normal because the reference moved up.
+        share = max(
+            slow_share, _tail_share(logs, math.log(learned.reference_ms), config)
+        )
+        learned.tail_fraction = _move(baseline.tail_fraction, share, slow_weight)
+
+
+def _learn_level(
+    learned: Baseline,
+    baseline: Baseline,
+    logs: Sequence[float],
+    self_times: Sequence[float],
+    weight: float,
+    slow_weight: float,
+) -> None:
     center = median(logs)
     learned.log_level = _move(baseline.log_level, center, weight)
     anchor = baseline.log_anchor if baseline.log_anchor is not None else center
@@ -250,8 +279,6 @@ def _learn_judged(
             if baseline.self_time_ms is None
             else _move(baseline.self_time_ms, typical, slow_weight)
         )
-    learned.sample_count = baseline.sample_count + n
-    learned.learned_at = now
 
 
 def _learn_cycle_median(

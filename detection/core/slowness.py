@@ -10,7 +10,7 @@ against.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from detection.config import DetectionConfig
 from detection.core.stats import binomial_tail
@@ -27,7 +27,8 @@ MOMENT_SECONDS = 1.0
 MIN_TAIL_FRACTION = 0.01
 # Own time must add at least this share of the usual latency to count.
 MIN_OWN_SHARE = 0.25
-# A rate never seen in n requests may still be up to this / n (95 % upper bound).
+# A rate never seen in n independent trials may still be up to this / n (95 %
+# upper bound, the "rule of three").
 UNSEEN_TAIL = 3.0
 # A cycle whose slow requests are this unlikely under the learned tail rate is
 # remarkable: the tail rate and the spread do not learn from it. Loose on
@@ -74,16 +75,29 @@ def slow_predicate(
     return is_slow, True
 
 
+def moments_in(starts: Iterable[float]) -> int:
+    """In how many distinct moments these requests started."""
+    return len({int(start // MOMENT_SECONDS) for start in starts})
+
+
 def tail_rate(baseline: Baseline) -> float:
     """The share of healthy requests expected to be slow: the learned tail rate,
-    never below the floor, nor below what ``sample_count`` requests cannot rule
-    out (none slow among n requests still allows a rate up to about 3/n, the
-    "rule of three"): a young baseline that saw twenty calm requests does not
-    yet know that one request in ten is slow."""
+    never below the floor, nor below what the baseline's evidence cannot rule
+    out (none slow among n independent trials still allows a rate up to about
+    3/n, the "rule of three"): a young baseline that saw twenty calm requests
+    does not yet know that one request in ten is slow.
+
+    The trials are moments, not requests: slowness comes in bursts that take
+    every request of a moment (a pause, a CPU quota), so calm requests from a
+    few seconds say only that those seconds were calm. A baseline learned from
+    requests spread over minutes reaches the floor within them; one learned
+    from a burst waits until it has seen enough seconds.
+    """
+    trials = min(baseline.sample_count, baseline.moment_count)
     return max(
         baseline.tail_fraction,
         MIN_TAIL_FRACTION,
-        UNSEEN_TAIL / max(baseline.sample_count, 1),
+        UNSEEN_TAIL / max(trials, 1),
     )
 
 

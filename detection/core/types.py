@@ -61,6 +61,11 @@ class Baseline:
     request_rate: float = 0.0  # per second
     self_time_ms: float | None = None
     sample_count: int = 0
+    # In how many distinct seconds those requests arrived. Requests of one
+    # second share its pauses and bursts: a baseline learned from a burst of
+    # two hundred requests in three seconds has seen three moments, and cannot
+    # yet know how often a moment is slow.
+    moment_count: int = 0
     # Long-run statistics of the per-cycle median latency (ms), and the medians of
     # the last few cycles, for the latency-shift detector.
     cycle_mean: float = 0.0
@@ -78,6 +83,13 @@ class Baseline:
     # continuously suspicious; learning of that signal pauses meanwhile.
     suspicious_since: dict[str, float] = field(default_factory=dict)
     is_new: bool = False
+
+    def knows_enough(self, min_samples: int) -> bool:
+        """Learned enough to judge by: ``min_samples`` requests, from at least as
+        many distinct seconds. A hundred requests from five seconds share those
+        seconds' state (a pause, a burst, a warm cache): their median is not yet
+        the endpoint's, and what is slow against it says little."""
+        return self.sample_count >= min_samples and self.moment_count >= min_samples
 
     @property
     def level_ms(self) -> float:

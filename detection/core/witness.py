@@ -49,7 +49,7 @@ class Witnesses:
         return (
             key.endpoint != UNMATCHED
             and baseline is not None
-            and baseline.sample_count >= self.config.min_baseline_samples
+            and baseline.knows_enough(self.config.min_baseline_samples)
             and baseline.request_rate > 0
         )
 

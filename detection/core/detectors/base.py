@@ -30,7 +30,7 @@ class DetectContext:
 
     @property
     def judged_enough(self) -> bool:
-        return self.baseline.sample_count >= self.config.min_baseline_samples
+        return self.baseline.knows_enough(self.config.min_baseline_samples)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def detect(
             edge.call_rate
             and caller is not None
             and caller.request_rate > 0
-            and caller.sample_count >= config.min_baseline_samples
+            and caller.knows_enough(config.min_baseline_samples)
         ):
             usual[edge.caller][edge.callee] = edge.call_rate / caller.request_rate
     # The whole window and its recent half: calls that stopped seconds before a

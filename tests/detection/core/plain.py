@@ -26,6 +26,7 @@ def baseline(endpoint: str, level_ms: float = 100.0, **fields) -> Baseline:
         error_rate=0.0,
         request_rate=1.0,
         sample_count=1000,
+        moment_count=1000,
         learned_at=NOW - 30,
         last_seen=NOW - 1,
     )
