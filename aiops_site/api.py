@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import re_path, reverse
 from rest_framework.routers import APIRootView, DefaultRouter
 
+from changes.api import ChangeViewSet
 from detection.api import views as detection
 from notifications import api as notifications
 
@@ -42,6 +43,7 @@ router.register("incidents", detection.IncidentViewSet, basename="incident")
 router.register("anomalies", detection.AnomalyViewSet, basename="anomaly")
 router.register("baselines", detection.BaselineViewSet, basename="baseline")
 router.register("analyze", detection.AnalyzeViewSet, basename="analyze")
+router.register("changes", ChangeViewSet, basename="change")
 router.register("channels", notifications.ChannelViewSet, basename="channel")
 router.register("silences", notifications.SilenceViewSet, basename="silence")
 router.register(

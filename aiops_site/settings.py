@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "aiops_site",
     "telemetry",
     "detection",
+    "changes",
     "demo_shop",
     "notifications",
     "dashboard",
@@ -208,7 +209,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SeverityEnum": "detection.models.Severity"},
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "detection.models.Severity",
+        "ChangeKindEnum": "changes.models.ChangeKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aiops_site.schema.add_error_responses",
@@ -260,6 +264,13 @@ LOGGING = {
 
 # --- AIOps: telemetry -----------------------------------------------------------
 AIOPS_SERVICE_NAME = env_str("AIOPS_SERVICE_NAME", "shop")
+# The version the middleware stamps on its spans (a release tag, the git revision
+# your deploy sets); "" for none. Each new value is recorded as a deployment.
+AIOPS_SERVICE_VERSION = env_str("AIOPS_SERVICE_VERSION", "")[:64]
+# --- AIOps: changes ---------------------------------------------------------------
+# A change to a service on an incident's failing path made at most this many
+# seconds before its fault began is weighed as its cause (changes.attribution).
+AIOPS_CHANGE_WINDOW = env_int("AIOPS_CHANGE_WINDOW", 900, minimum=0)
 # Path prefixes the middleware does not record: the tool's own surfaces.
 AIOPS_TELEMETRY_EXCLUDE_PATHS = env_list(
     "AIOPS_TELEMETRY_EXCLUDE_PATHS",

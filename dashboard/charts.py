@@ -25,7 +25,8 @@ class Series:
 
 @dataclass
 class Mark:
-    """A shaded stretch of time: an anomaly or an incident."""
+    """A shaded stretch of time (an anomaly, an incident), or a moment drawn as a
+    vertical line when ``end`` is ``start`` (a deployment, a change)."""
 
     start: float
     end: float
@@ -100,7 +101,13 @@ def render(chart: Chart) -> str:
     ]
     for mark in chart.marks:
         left, right = max(x(mark.start), LEFT), min(x(mark.end), WIDTH - RIGHT)
-        if right > left:
+        if mark.end <= mark.start and LEFT <= x(mark.start) <= WIDTH - RIGHT:
+            parts.append(
+                f'<line class="{mark.css}" x1="{left:.1f}" x2="{left:.1f}" '
+                f'y1="{TOP}" y2="{TOP + plot_h}"><title>{escape(mark.label)}</title>'
+                "</line>"
+            )
+        elif right > left:
             parts.append(
                 f'<rect class="{mark.css}" x="{left:.1f}" y="{TOP}" '
                 f'width="{max(right - left, 2):.1f}" height="{plot_h}">'

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Max, Sum
 
+from changes.models import Change
 from dashboard.charts import Bar, Chart, Mark, Series
 from detection.models import (
     SEVERITY_RANK,
@@ -115,6 +116,12 @@ def endpoint_charts(
             endpoint=endpoint,
             last_seen__gt=now - timedelta(seconds=seconds),
         ).select_related("incident")
+    ]
+    marks += [
+        Mark(c.at.timestamp(), c.at.timestamp(), c.describe(), "change")
+        for c in Change.objects.filter(
+            service=service, at__gt=now - timedelta(seconds=seconds), at__lte=now
+        )[:50]
     ]
     latency = Chart(
         "Latency (p50, p95, p99) with the learned baseline band",

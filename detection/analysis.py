@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from changes.versions import learn_versions
 from detection import lease
 from detection.config import DetectionConfig
 from detection.core.analyze import analyze
@@ -148,6 +149,13 @@ def _run(
         save_baselines(result.baselines, tallies, now=now.timestamp(), config=config)
         save_calls(result, now)
         save_rollups(result, now)
+        learn_versions(
+            after_id=state.pending_span_id,
+            upto_id=newest,
+            since=None
+            if state.pending_span_id
+            else now - timedelta(seconds=config.bootstrap_history),
+        )
         report.lifecycle = apply_groups(
             result.groups,
             now=now,

@@ -110,6 +110,11 @@ def title_for(issue: str, root: EndpointKey, affected: list[EndpointKey]) -> str
     return title[:300]
 
 
+# What an incident keeps from cycle to cycle: its worst observation, when its
+# fault began, the change blamed for it (changes.attribution).
+CARRIED_EVIDENCE = ("peak", "onset", "change")
+
+
 def _merge_votes(incident: Incident, group: Group) -> list[dict]:
     """Accumulate candidate scores over cycles; the root is the overall best."""
     votes: dict[str, float] = dict(incident.evidence.get("cumulative_votes", {}))
@@ -121,7 +126,7 @@ def _merge_votes(incident: Incident, group: Group) -> list[dict]:
     incident.evidence = {
         **group.evidence,
         "cumulative_votes": votes,
-        "peak": incident.evidence.get("peak"),
+        **{key: incident.evidence.get(key) for key in CARRIED_EVIDENCE},
     }
     return [
         {

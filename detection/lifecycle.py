@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from changes import attribution
 from detection import storms
 from detection.config import DetectionConfig
 from detection.core.types import EndpointKey, Group
@@ -152,6 +153,26 @@ def _resolved_meanwhile(
     }
 
 
+def _blame_change(incident: Incident, group: Group, now: datetime) -> None:
+    """Put the change that made the fault first among the candidates, and say so
+    in the timeline the first time (changes.attribution)."""
+    before = incident.evidence.get("change")
+    verdict = attribution.explain(incident, group, now=now)
+    incident.evidence["change"] = verdict
+    if verdict is None:
+        return
+    incident.candidates = attribution.put_first(
+        incident.candidates, verdict, root_of(incident)
+    )
+    if before is None or before.get("id") != verdict["id"]:
+        incident.events.create(
+            at=now,
+            kind=IncidentEvent.Kind.CHANGE,
+            by=SYSTEM,
+            note=verdict["summary"][:500],
+        )
+
+
 def apply_groups(
     groups: list[Group],
     *,
@@ -214,6 +235,7 @@ def apply_groups(
             summary.updated += 1
         severity_before = incident.severity
         apply_group(incident, group, now)
+        _blame_change(incident, group, now)
         save_anomalies(incident, group, now)
         affected_now(incident, now, config)
         incident.title = title_for(

@@ -230,6 +230,7 @@ class IncidentEvent(models.Model):
         REOPENED = "reopened", "Reopened"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         RESOLVED = "resolved", "Resolved"
+        CHANGE = "change", "Change blamed"
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="events"

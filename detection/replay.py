@@ -5,6 +5,11 @@ child process whose database is a throw-away one (unless told otherwise), so the
 user's data is never touched. Semantics (DESIGN.md): cycles at every multiple T of
 the interval from the first at or after the earliest span to the first after the
 latest; a cycle at T sees every span that started at or before T.
+
+Besides span records, a line may hold a change (``{"change": {"service",
+"kind", "version", "note", "at"}}``, the body of ``POST /aiops/changes``): it is
+recorded before the first cycle at or after its ``at``, as a deploy pipeline
+would have recorded it.
 """
 
 from __future__ import annotations
@@ -19,11 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from changes.recording import ChangeError, ChangeInput, record_change
 from detection.analysis import run_analysis_cycle
 from detection.api.serializers import IncidentSerializer
 from detection.config import DetectionConfig
 from detection.models import Incident
-from telemetry.records import RecordError, SpanRecord, record_from_json_dict
+from telemetry.records import (
+    RecordError,
+    SpanRecord,
+    parse_timestamp,
+    record_from_json_dict,
+)
 from telemetry.store import insert_spans
 
 MAX_REPORTED_ERRORS = 20
@@ -47,20 +58,40 @@ class ReplaySummary:
     last_cycle: datetime | None = None
 
 
-def read_records(lines: Iterable[str], summary: ReplaySummary) -> list[SpanRecord]:
-    """Valid records of a JSON-lines stream; bad lines are counted and skipped."""
+def _change_line(data: dict) -> ChangeInput:
+    body = data["change"]
+    if not isinstance(body, dict):
+        raise RecordError("change must be an object")
+    fields = {k: body[k] for k in ("service", "kind", "version", "note") if k in body}
+    if not all(isinstance(v, str) for v in fields.values()):
+        raise RecordError("change: service, kind, version and note must be strings")
+    if "at" not in body:
+        raise RecordError("change: at is missing")
+    return ChangeInput(**fields, at=parse_timestamp(body["at"], field="change.at"))
+
+
+def read_records(
+    lines: Iterable[str], summary: ReplaySummary
+) -> tuple[list[SpanRecord], list[ChangeInput]]:
+    """Valid span records and changes of a JSON-lines stream; bad lines are
+    counted and skipped."""
     records: list[SpanRecord] = []
+    changes: list[ChangeInput] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            records.append(record_from_json_dict(json.loads(line)))
+            data = json.loads(line)
+            if isinstance(data, dict) and "change" in data:
+                changes.append(_change_line(data))
+            else:
+                records.append(record_from_json_dict(data))
         except json.JSONDecodeError as exc:
             _bad(summary, number, f"not valid JSON ({exc.msg})")
         except RecordError as exc:
             _bad(summary, number, str(exc))
     summary.spans = len(records)
-    return records
+    return records, changes
 
 
 def _bad(summary: ReplaySummary, number: int, reason: str) -> None:
@@ -84,6 +115,7 @@ def replay_records(
     *,
     config: DetectionConfig,
     summary: ReplaySummary,
+    changes: list[ChangeInput] = (),
     progress: Callable[[int, int, ReplaySummary], None] | None = None,
 ) -> None:
     started = time.perf_counter()
@@ -92,6 +124,7 @@ def replay_records(
     records.sort(key=lambda r: r.start_time)
     epochs = [r.start_time.timestamp() for r in records]
     times = list(cycle_times(epochs[0], epochs[-1], config.interval))
+    pending = sorted(changes, key=lambda c: c.at)
     fed = 0
     for number, t in enumerate(times, start=1):
         upto = fed
@@ -101,6 +134,11 @@ def replay_records(
             insert_spans(records[fed:upto])
             fed = upto
         now = datetime.fromtimestamp(t, tz=UTC)
+        while pending and pending[0].at <= now:
+            try:
+                record_change(pending.pop(0), source="replay", by="replay", now=now)
+            except ChangeError as exc:
+                _bad(summary, 0, f"change: {exc}")
         run_analysis_cycle(now=now, trigger="replay", config=config)
         summary.cycles += 1
         if progress is not None:
@@ -132,8 +170,10 @@ def replay_file(
 ) -> ReplaySummary:
     summary = ReplaySummary()
     with sys.stdin if str(path) == "-" else open(path, encoding="utf-8") as lines:
-        records = read_records(lines, summary)
-    replay_records(records, config=config, summary=summary, progress=progress)
+        records, changes = read_records(lines, summary)
+    replay_records(
+        records, config=config, summary=summary, changes=changes, progress=progress
+    )
     if output is not None:
         write_incidents(output)
     return summary

@@ -38,6 +38,7 @@ SPAN_FIELDS = (
     "parent_span_id",
     "peer",
     "error_head",
+    "version",
 )
 # How much of a failed span's error message the cycle reads (it looks for names).
 ERROR_HEAD_CHARS = 240

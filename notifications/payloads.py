@@ -36,6 +36,12 @@ def _affected(incident: Incident) -> str:
     return ", ".join(f"{s}/{e}" for s, e in incident.affected) or "-"
 
 
+def _change(incident: Incident) -> str:
+    """The change blamed for the incident, in words ("" when none)."""
+    change = (incident.evidence or {}).get("change")
+    return change.get("summary", "") if isinstance(change, dict) else ""
+
+
 def webhook(incident: Incident, notification: Notification, channel: Channel) -> dict:
     firing = notification.event != Notification.Event.RESOLVED
     labels = {
@@ -51,6 +57,8 @@ def webhook(incident: Incident, notification: Notification, channel: Channel) ->
         "root_cause": f"{incident.root_service}/{incident.root_endpoint}",
         "affected": _affected(incident),
     }
+    if _change(incident):
+        annotations["change"] = _change(incident)
     return {
         "version": "4",
         "groupKey": incident.public_id,
@@ -132,6 +140,18 @@ def slack(incident: Incident, notification: Notification, channel: Channel) -> d
                             :1900
                         ],
                     },
+                    *(
+                        [
+                            {
+                                "type": "mrkdwn",
+                                "text": f"*Change*\n{slack_escape(_change(incident))}"[
+                                    :1900
+                                ],
+                            }
+                        ]
+                        if _change(incident)
+                        else []
+                    ),
                 ],
             },
             {
@@ -170,6 +190,7 @@ def pagerduty(incident: Incident, notification: Notification, channel: Channel) 
                 "confidence": incident.confidence,
                 "affected": _affected(incident),
                 "event": notification.event,
+                "change": _change(incident),
             },
         }
         body["links"] = [{"href": incident_url(incident), "text": incident.public_id}]

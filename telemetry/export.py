@@ -24,6 +24,7 @@ FIELDS = (
     "error_type",
     "error_message",
     "peer",
+    "version",
 )
 
 

@@ -59,6 +59,7 @@ class TelemetryMiddleware:
         self.get_response = get_response
         self.exclude = tuple(settings.AIOPS_TELEMETRY_EXCLUDE_PATHS)
         self.service = settings.AIOPS_SERVICE_NAME
+        self.version = settings.AIOPS_SERVICE_VERSION
 
     def __call__(self, request):
         if request.path_info.startswith(self.exclude):
@@ -98,6 +99,7 @@ class TelemetryMiddleware:
                     error_type=error.type if error else "",
                     error_message=error.message if error else "",
                     stack_trace=error.stack if error else "",
+                    version=self.version,
                 )
             )
             response["traceparent"] = context.traceparent()

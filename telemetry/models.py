@@ -44,6 +44,10 @@ class Span(models.Model):
     stack_trace = models.TextField(blank=True)
     # CLIENT spans: who was called (service name or host:port), for call edges.
     peer = models.CharField(max_length=200, blank=True)
+    # The version of the service that served it (OTLP ``service.version``, or
+    # AIOPS_SERVICE_VERSION for the middleware); "" when unknown. A new one is a
+    # deployment (changes.versions).
+    version = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

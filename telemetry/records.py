@@ -2,7 +2,8 @@
 
 Its JSON form is the span-record line format of DESIGN.md:
 ``{"ts", "service", "endpoint", "method", "status", "duration_ms", "trace_id",
-"span_id", "parent_span_id", "error"}``.
+"span_id", "parent_span_id", "error"}``, plus optional ``kind``, ``peer`` and
+``version`` (of the service that served it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class SpanRecord:
     error_message: str = ""
     stack_trace: str = ""
     peer: str = ""
+    version: str = ""
 
     def to_json_dict(self) -> dict[str, Any]:
         error = None
@@ -60,6 +62,8 @@ class SpanRecord:
             data["kind"] = self.kind
         if self.peer:
             data["peer"] = self.peer
+        if self.version:
+            data["version"] = self.version
         return data
 
 
@@ -167,4 +171,5 @@ def record_from_json_dict(data: Any) -> SpanRecord:
         error_type=error_type,
         error_message=error_message,
         peer=_text(data, "peer", "", 200),
+        version=_text(data, "version", "", 64),
     )

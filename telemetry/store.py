@@ -28,6 +28,7 @@ COLUMNS = (
     "error_message",
     "stack_trace",
     "peer",
+    "version",
 )
 
 
@@ -105,6 +106,7 @@ def row_of(r: SpanRecord) -> tuple:
         r.error_message,
         r.stack_trace,
         r.peer,
+        r.version,
     )
 
 
@@ -122,6 +124,7 @@ def server_row(
     error_type: str = "",
     error_message: str = "",
     stack_trace: str = "",
+    version: str = "",
 ) -> tuple:
     """The row of a SERVER span, without a SpanRecord in between.
 
@@ -144,6 +147,7 @@ def server_row(
         error_message,
         stack_trace,
         "",
+        version,
     )
 
 

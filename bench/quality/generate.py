@@ -31,6 +31,8 @@ class FaultSpec:
         1.0  # latency multiplier of the target's own time (final one for creep)
     )
     rate: float = 0.0  # error rate
+    # Only requests served by this version of the target's service ("": all).
+    version: str = ""
 
     def factor_at(self, t: float) -> float:
         if not self.start <= t < self.end:
@@ -70,6 +72,17 @@ def _call_error(callee, refused: bool, answered: bool, status) -> dict:
     return {"type": "HTTPError", "message": f"{target} returned {status}"}
 
 
+@dataclass(frozen=True)
+class Deploy:
+    """From ``at`` on, ``share`` of a service's requests run ``version`` (a
+    canary below 1); before, every service runs version "1"."""
+
+    service: str
+    at: float
+    version: str
+    share: float = 1.0
+
+
 @dataclass
 class Generator:
     topology: Topology
@@ -80,9 +93,18 @@ class Generator:
     swing: float = 0.5  # daily traffic swing: rate * (1 +- swing)
     phase: float = 0.0
     client_spans: bool = True
+    deploys: list[Deploy] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+    def _version(self, service: str, t: float) -> str:
+        version = "1"
+        for deploy in self.deploys:
+            if deploy.service == service and deploy.at <= t:
+                if deploy.share >= 1.0 or self.rng.random() < deploy.share:
+                    version = deploy.version
+        return version
 
     def _id(self, bits: int) -> str:
         return f"{self.rng.getrandbits(bits):0{bits // 4}x}"
@@ -101,7 +123,10 @@ class Generator:
     def _call(self, key, t, parent, trace, out) -> tuple[float, int | None]:
         """Serve ``key`` starting at ``t`` (seconds); returns (duration ms, status)."""
         endpoint = self.topology.endpoints[key]
-        faults = [f for f in self.faults if f.target == key]
+        version = self._version(key[0], t)
+        faults = [
+            f for f in self.faults if f.target == key and f.version in ("", version)
+        ]
         if any(f.silent(t) for f in faults):
             return math.inf, None
         if any(f.refuses(t) for f in faults):
@@ -169,6 +194,7 @@ class Generator:
                 "span_id": span_id,
                 "parent_span_id": parent,
                 "error": None if status == 200 else error,
+                "version": version,
             }
         )
         return duration, status

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.quality import nab, nezha, scenarios  # noqa: E402
+from bench.quality import deploys, nab, nezha, scenarios  # noqa: E402
 from bench.quality.scoring import (  # noqa: E402
     nab_file_score,
     nab_normalized,
@@ -125,6 +125,20 @@ def run_synthetic(jobs: int, quick: bool, work: Path) -> dict:
     summary["spans"] = sum(n for *_, n in outcomes)
     summary["replay_seconds"] = round(sum(sec for _, _, sec, _ in outcomes), 1)
     return summary
+
+
+def run_deploys(jobs: int, quick: bool, work: Path) -> dict:
+    chosen = deploys.deploy_scenarios(seeds=(1,) if quick else (1, 2))
+
+    def one(case):
+        lines = [json.dumps(s) for s in case.scenario.spans()]
+        lines += [json.dumps(c) for c in case.scenario.change_lines()]
+        incidents, _ = replay(lines, 30, work, case.scenario.name)
+        return case, incidents
+
+    with ThreadPoolExecutor(jobs) as pool:
+        outcomes = list(pool.map(one, chosen))
+    return deploys.score(outcomes)
 
 
 def _epoch(text: str) -> float:
@@ -244,6 +258,8 @@ def print_tables(report: dict) -> None:
             f"  {'false / series-day':20} {n['false_per_series_day']['ours']:8} "
             f"{n['false_per_series_day']['prototype']:10}"
         )
+    if "deploys" in report:
+        deploys.print_table(report["deploys"])
     if "nezha" in report:
         nezha.print_table(report["nezha"])
 
@@ -251,7 +267,9 @@ def print_tables(report: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--part", choices=["all", "synthetic", "nab", "nezha"], default="all"
+        "--part",
+        choices=["all", "synthetic", "deploys", "nab", "nezha"],
+        default="all",
     )
     parser.add_argument(
         "--cases",
@@ -268,6 +286,8 @@ def main() -> int:
         work = Path(scratch)
         if args.part in ("all", "synthetic"):
             report["synthetic"] = run_synthetic(args.jobs, args.quick, work)
+        if args.part in ("all", "deploys"):
+            report["deploys"] = run_deploys(args.jobs, args.quick, work)
         if args.part in ("all", "nab"):
             report["nab"] = run_nab(args.jobs, args.quick, work)
         if args.part in ("all", "nezha"):

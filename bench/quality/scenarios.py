@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from bench.quality.generate import FaultSpec, Generator
+from bench.quality.generate import Deploy, FaultSpec, Generator
 from bench.quality.topologies import TOPOLOGIES, Topology
 
 START = 1_768_899_600.0  # 2026-01-20 09:00 UTC
@@ -22,6 +22,9 @@ class Scenario:
     rps: float = 1.0
     phase: float = 0.0
     client_spans: bool = True
+    deploys: list[Deploy] = field(default_factory=list)
+    # Changes a pipeline records (replay's change lines): (service, kind, at).
+    changes: list[tuple[str, str, float]] = field(default_factory=list)
 
     def spans(self) -> list[dict]:
         generator = Generator(
@@ -31,8 +34,15 @@ class Scenario:
             rps=self.rps,
             phase=self.phase,
             client_spans=self.client_spans,
+            deploys=self.deploys,
         )
         return generator.traffic(START, START + self.hours * HOUR)
+
+    def change_lines(self) -> list[dict]:
+        return [
+            {"change": {"service": s, "kind": kind, "note": "bench", "at": at}}
+            for s, kind, at in self.changes
+        ]
 
     @property
     def fault_free_hours(self) -> float:

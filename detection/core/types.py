@@ -32,6 +32,8 @@ class SpanRow(NamedTuple):
     # The start of a failed span's error message ("" otherwise): a caller whose
     # call was refused or timed out often names the callee there.
     error_message: str = ""
+    # The version of the service that served it ("" when unknown).
+    version: str = ""
     # Started before the previous cycle but became visible only since then (a
     # long request, an exporter's retry, a clock behind): judged and learned now.
     late: bool = False

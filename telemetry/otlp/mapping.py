@@ -197,6 +197,7 @@ def map_request(
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
         service = _name(resource.get("service.name"), 100) or UNKNOWN_SERVICE
+        version = _name(resource.get("service.version"), 64)
         refusal = may_write(service)
         for scope_spans in resource_spans.scope_spans:
             if refusal is not None:
@@ -209,5 +210,6 @@ def map_request(
                     mapped.reject(result)
                     mapped.refused_overflow += result is OVERFLOW_REFUSED
                 else:
+                    result.version = version
                     mapped.records.append(result)
     return mapped

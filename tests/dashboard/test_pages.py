@@ -192,3 +192,32 @@ def test_the_map_draws_calls_between_endpoints_of_one_service(staff, incident):
 
     assert "<h2>Endpoints</h2>" in page
     assert page.count('class="edge') >= 2  # checkout -> payment, checkout -> inventory
+
+
+def test_a_change_is_marked_on_the_charts_and_in_the_timeline(staff):
+    from changes.recording import ChangeInput, record_change
+
+    now = timezone.now()
+    store(shop_traffic(now.timestamp() - 1200, 900, seed=1))
+    fault = Fault(payment_delay_ms=1500)
+    store(shop_traffic(now.timestamp() - 300, 240, fault=fault, seed=2))
+    record_change(
+        ChangeInput(service="shop", kind="config", note="payment timeout 1 s -> 5 s"),
+        source="api",
+        by="pipeline",
+        now=now - timedelta(seconds=301),
+    )
+    run_cycles(now.timestamp() - 1200, now.timestamp())
+    incident = Incident.objects.get()
+
+    charts = staff.get(
+        "/aiops/dashboard/endpoint?service=shop&endpoint=payment&range=1h"
+    ).content.decode()
+    page = staff.get(
+        f"/aiops/dashboard/incidents/{incident.public_id}"
+    ).content.decode()
+
+    assert charts.count('<line class="change"') == 3  # one per chart
+    assert "shop configuration changed: payment timeout 1 s -&gt; 5 s" in charts
+    assert "Change blamed" in page
+    assert "slow requests on shop started" in page

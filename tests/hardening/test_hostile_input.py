@@ -315,3 +315,40 @@ def test_a_service_wide_root_is_known_when_its_service_is(db):
 
     assert budget.known(EndpointKey("shop", SERVICE_WIDE))
     assert not budget.known(EndpointKey("ghost1", SERVICE_WIDE))
+
+
+def test_a_flood_of_versions_costs_a_bounded_cycle_and_deploys_nothing_more(
+    django_assert_max_num_queries,
+):
+    # Healthy payment traffic, then 5,000 spans in one cycle, each with a version
+    # of its own, a tenth of them failing.
+    from changes.models import Change, ServiceVersion
+
+    store(shop_traffic(T0, 600, seed=1))
+    run_cycles(T0, T0 + 600)
+    rng = random.Random(3)
+    insert_spans(
+        [
+            SpanRecord(
+                service="shop",
+                endpoint="payment",
+                start_time=datetime.fromtimestamp(T0 + 600 + k / 200, tz=UTC),
+                duration_ms=100.0,
+                status_code=500 if rng.random() < 0.1 else 200,
+                version=f"v{k}",
+            )
+            for k in range(5000)
+        ]
+    )
+
+    with django_assert_max_num_queries(400):
+        run_cycles(T0 + 600, T0 + 630)
+
+    assert ServiceVersion.objects.count() == 51  # 50 tracked, the rest "(other)"
+    assert ServiceVersion.objects.get(version="(other)").spans == 4950
+    assert Change.objects.count() == 49
+    assert not any(
+        "on version" in a.summary
+        for incident in Incident.objects.all()
+        for a in incident.anomalies.all()
+    )

@@ -10,6 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from changes.models import Change
 from detection.models import Anomaly, EndpointBaseline, Incident
 from notifications.models import Channel, Notification, Silence
 from tests.conftest import make_user, token_client
@@ -58,6 +59,8 @@ RULES = {
     "analyze-list": (None, STAFF),
     "channel-list": (USER, STAFF),
     "channel-detail": (USER, STAFF),
+    "change-list": (USER, STAFF),
+    "change-detail": (USER, None),
     "silence-list": (USER, STAFF),
     "silence-detail": (USER, STAFF),
     "notification-list": (USER, None),
@@ -156,7 +159,11 @@ def objects():
         next_attempt_at=now,
         created_at=now,
     )
+    change = Change.objects.create(
+        service="shop", version="2", at=now, source="api", recorded_by="x"
+    )
     return {
+        "change-detail": f"/aiops/changes/{change.pk}",
         "incident-detail": f"/aiops/incidents/{incident.public_id}",
         "incident-acknowledge": f"/aiops/incidents/{incident.public_id}/acknowledge",
         "incident-resolve": f"/aiops/incidents/{incident.public_id}/resolve",
@@ -198,6 +205,7 @@ PLAIN = {
     "dependencies": "/aiops/dependencies",
     "analyze-list": "/aiops/analyze",
     "channel-list": "/aiops/channels",
+    "change-list": "/aiops/changes",
     "silence-list": "/aiops/silences",
     "notification-list": "/aiops/notifications",
     "prometheus-metrics": "/metrics",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from changes.recording import ChangeInput, record_change
 from detection.actions import incident_acknowledge, incident_resolve
 from detection.models import Incident
 from notifications.models import Channel, Notification, Silence
@@ -299,3 +300,27 @@ def test_a_target_that_turned_out_local_is_refused_at_delivery(receiver, setting
     assert notification.status == "gave_up"
     assert notification.last_error.startswith("refused: 127.0.0.1 is a loopback")
     assert receiver.requests == []
+
+
+def test_a_change_blamed_for_the_incident_travels_with_it(receiver):
+    channel(receiver)
+    channel(receiver, "slack")
+    record_change(
+        ChangeInput(service="shop", kind="config", note="inventory pool 20 -> 2"),
+        source="api",
+        by="pipeline",
+        now=at(600),
+    )
+    incident = incident_from_traffic()
+
+    dispatch_due(now=at(661))
+
+    bodies = receiver.bodies()
+    (webhook,) = [b for b in bodies if "alerts" in b]
+    (slack,) = [b for b in bodies if "blocks" in b]
+    change = webhook["alerts"][0]["annotations"]["change"]
+    assert change == incident.evidence["change"]["summary"]
+    assert change.startswith("errors on shop started")
+    assert "after shop configuration changed: inventory pool 20 -&gt; 2" in str(
+        slack["blocks"]
+    )

@@ -3,10 +3,11 @@
 Run as a separate process by the tests:
 
     python tests/otlp/client_scenario.py URL START MINUTES [--fault-at S]
-        [--fault errors|slow|network]
+        [--fault errors|slow|network] [--deploy-at S]
 
-Each service has its own TracerProvider (service.name in the resource) with the
-SDK's BatchSpanProcessor and OTLPSpanExporter (HTTP, protobuf). Spans carry
+Each service has its own TracerProvider (service.name and service.version 1.0.0 in
+the resource; stock runs 2.0.0 from ``--deploy-at`` on) with the SDK's
+BatchSpanProcessor and OTLPSpanExporter (HTTP, protobuf). Spans carry
 explicit times from START (epoch seconds): a simulated clock, so that the test can
 analyse the same moments with ``run_analysis --at``. Prints what it exported.
 """
@@ -26,13 +27,15 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 NS = 1_000_000_000
 
 
-def provider(service: str, url: str, token: str | None) -> TracerProvider:
+def provider(
+    service: str, url: str, token: str | None, version: str = "1.0.0"
+) -> TracerProvider:
     headers = {"Authorization": f"Bearer {token}"} if token else None
     exporter = OTLPSpanExporter(
         endpoint=f"{url}/v1/traces", headers=headers, timeout=30
     )
     tracer_provider = TracerProvider(
-        resource=Resource.create({"service.name": service})
+        resource=Resource.create({"service.name": service, "service.version": version})
     )
     tracer_provider.add_span_processor(
         BatchSpanProcessor(exporter, max_queue_size=100_000)
@@ -41,18 +44,29 @@ def provider(service: str, url: str, token: str | None) -> TracerProvider:
 
 
 class Scenario:
-    def __init__(self, url: str, fault: str, fault_at: float, token: str | None):
+    def __init__(
+        self,
+        url: str,
+        fault: str,
+        fault_at: float,
+        token: str | None,
+        deploy_at: float = float("inf"),
+    ):
         self.providers = {
             name: provider(name, url, token) for name in ("gateway", "orders", "stock")
         }
+        self.providers["stock 2.0.0"] = provider("stock", url, token, "2.0.0")
         self.tracers = {
             name: p.get_tracer("scenario") for name, p in self.providers.items()
         }
-        self.fault, self.fault_at = fault, fault_at
+        self.fault, self.fault_at, self.deploy_at = fault, fault_at, deploy_at
+        self.now = 0.0
         self.rng = random.Random(7)
         self.spans = 0
 
     def _server(self, service, route, start, end, context, status=200, exception=None):
+        if service == "stock" and self.now >= self.deploy_at:
+            service = "stock 2.0.0"
         span = self.tracers[service].start_span(
             f"GET {route}",
             context=context,
@@ -74,6 +88,7 @@ class Scenario:
 
     def trace(self, t: float) -> None:
         faulty = t >= self.fault_at
+        self.now = t
         ms = lambda value: int(value * 1_000_000)  # noqa: E731
         start = int(t * NS)
         # stock: the leaf.
@@ -190,9 +205,18 @@ def main() -> None:
     parser.add_argument(
         "--fault-at", type=float, default=float("inf"), help="seconds in"
     )
+    parser.add_argument(
+        "--deploy-at", type=float, default=float("inf"), help="seconds in"
+    )
     parser.add_argument("--token")
     args = parser.parse_args()
-    scenario = Scenario(args.url, args.fault, args.start + args.fault_at, args.token)
+    scenario = Scenario(
+        args.url,
+        args.fault,
+        args.start + args.fault_at,
+        args.token,
+        args.start + args.deploy_at,
+    )
     t, end = args.start, args.start + args.minutes * 60
     while t < end:
         scenario.trace(t)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from changes.models import Change
 from detection.models import DependencyEdge, Incident
 from telemetry.ingest_auth import create_ingest_token
 from telemetry.models import Span
@@ -100,3 +101,32 @@ def test_a_slow_hop_between_two_services_is_reported_as_the_network(live_server)
     )
     assert incident.root_issue.startswith("Slow calls to stock: orders -> stock take")
     assert "longer than the callee's own time" in incident.root_issue
+
+
+def test_a_new_service_version_is_a_deployment_blamed_for_its_fault(live_server):
+    export(
+        live_server.url,
+        "14",
+        *("--fault", "errors", "--fault-at", "600", "--deploy-at", "600"),
+    )
+
+    run_cycles(T0, T0 + 14 * 60)
+
+    assert set(
+        Span.objects.filter(service="stock").values_list("version", flat=True)
+    ) == {"1.0.0", "2.0.0"}
+    # The first span of 2.0.0 is a deployment; the other services' one version
+    # is none.
+    (change,) = Change.objects.all()
+    assert (change.service, change.version, change.previous_version) == (
+        "stock",
+        "2.0.0",
+        "1.0.0",
+    )
+    assert change.source == "spans"
+    incident = Incident.objects.get()
+    assert (incident.root_service, incident.root_endpoint) == ("stock", "/items/{sku}")
+    first = incident.candidates[0]
+    assert first["change"]["id"] == change.pk
+    assert first["evidence"].startswith("errors on stock started 0 s after stock 2.0.0")
+    assert incident.events.filter(kind="change").count() == 1

@@ -183,3 +183,12 @@ def test_broken_telemetry_database_does_not_break_the_request(client):
     # Recovers without a restart: the next request is recorded again.
     client.get("/health")
     assert Span.objects.count() == 1
+
+
+def test_the_service_version_setting_is_stamped_on_every_span(settings):
+    from django.test import Client
+
+    settings.AIOPS_SERVICE_VERSION = "git-3f2a9c1"
+    Client().get("/health")
+
+    assert only_span().version == "git-3f2a9c1"

@@ -75,6 +75,57 @@ def stretches(ctx: DetectContext, is_bad, keep=None) -> list[Evidence]:
     return result
 
 
+# Versions side by side: a rolling deploy or a canary has two or three. More
+# than this in one window is no deploy to compare (and a client could send any
+# number): nothing is compared.
+MAX_VERSIONS_SIDE_BY_SIDE = 5
+
+
+def worst_version(
+    evidence: Evidence,
+    *,
+    floor: float,
+    min_bad: int,
+    min_fraction: float,
+    significance: float,
+) -> tuple[str, Evidence, Evidence] | None:
+    """With several versions of the service serving side by side (a canary, a
+    rolling deploy half done), the version whose requests are bad significantly
+    more often than the other versions' together: (version, its evidence, the
+    others'). The version must pass the endpoint's own bar (``min_bad``,
+    ``min_fraction``) on its requests alone; its rate is tested against the
+    others' (at least ``floor``), each version a test of its own (Bonferroni).
+    """
+    served: dict[str, list[SpanRow]] = {}
+    for span in evidence.spans:
+        served.setdefault(span.version, []).append(span)
+    if not 2 <= len(served) <= MAX_VERSIONS_SIDE_BY_SIDE or "" in served:
+        return None
+    bad: dict[str, list[SpanRow]] = {}
+    for span in evidence.bad:
+        bad.setdefault(span.version, []).append(span)
+    level = significance / len(served)
+    best = None
+    for version, mine in served.items():
+        ours = Evidence(mine, bad.get(version, []))
+        if len(ours.bad) < min_bad or ours.fraction < min_fraction:
+            continue
+        others = len(evidence.spans) - len(mine)
+        rate = max((len(evidence.bad) - len(ours.bad)) / others, floor)
+        p_value = tail_p_value(len(ours.bad), len(mine), rate)
+        if p_value <= level and (best is None or p_value < best[1].p_value):
+            best = (version, Evidence(mine, ours.bad, p_value))
+    if best is None:
+        return None
+    version, ours = best
+    rest = [s for s in evidence.spans if s.version != version]
+    return (
+        version,
+        ours,
+        Evidence(rest, [s for s in evidence.bad if s.version != version]),
+    )
+
+
 def most_significant(
     evidence: list[Evidence],
     *,

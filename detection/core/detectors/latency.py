@@ -16,6 +16,10 @@ Real traffic is bursty: a pause slows every request in flight for a moment. Slow
 requests clustered in time count as fewer independent ones (``slowness.clustering``
 measures by how much, in each stretch, leaving out the run of slow moments a
 fault that just began would make).
+
+While several versions of the service serve side by side, a version whose own
+requests are slow far more often than the others' is a finding even when the
+endpoint as a whole is not (a canary on a tenth of the traffic).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from detection.core.detectors.base import (
     span_ids,
     stretches,
     succeeded,
+    worst_version,
 )
 from detection.core.kinds import AnomalyType
 from detection.core.stats import median
@@ -51,8 +56,15 @@ def detect(ctx: DetectContext) -> Verdict:
     is_slow, judges_own = slow_test(ctx)
     evidence = stretches(ctx, is_slow, keep=succeeded)
     whole = evidence[0]
+    versioned = worst_version(
+        whole,
+        floor=slowness.tail_rate(baseline),
+        min_bad=cfg.min_slow_samples,
+        min_fraction=cfg.min_slow_fraction,
+        significance=cfg.significance,
+    )
     # Relaxed criteria: enough to pause learning and to keep an open incident open.
-    suspicious = any(
+    suspicious = versioned is not None or any(
         len(e.bad) >= 2 and e.fraction >= cfg.min_slow_fraction / 2 for e in evidence
     )
     if not suspicious:
@@ -65,6 +77,9 @@ def detect(ctx: DetectContext) -> Verdict:
         significance=cfg.significance,
         dispersion=lambda e: slowness.clustering(e.spans, e.bad),
     )
+    version = None
+    if best is None and versioned is not None:
+        version, best, _ = versioned
     if best is None and not ctx.in_incident:
         return Verdict(SIGNAL, suspicious=True)
 
@@ -75,6 +90,11 @@ def detect(ctx: DetectContext) -> Verdict:
     # "Current latency" is that of the slow requests: what the affected users see.
     observed = median([s.duration_ms for s in slow])
     summary = f"Latency spike: {observed:.0f}ms (baseline: {expected:.0f}ms)"
+    if version is not None:
+        summary = (
+            f"Latency spike on version {version}: {observed:.0f}ms "
+            f"(baseline: {expected:.0f}ms), {shown.fraction:.0%} of its requests"
+        )
     detail = {
         "slow_requests": len(slow),
         "slow_fraction": round(shown.fraction, 4),
@@ -82,6 +102,8 @@ def detect(ctx: DetectContext) -> Verdict:
         "threshold_ms": round(slowness.threshold_ms(cfg, expected), 3),
         "p_value": shown.p_value if best else None,
     }
+    if version is not None:
+        detail["version"] = version
     if judges_own and observed <= slowness.threshold_ms(cfg, expected):
         # Slow in its own code rather than overall: say so, with the own times.
         own_times = [t for t in (ctx.self_time(s) for s in slow) if t is not None]

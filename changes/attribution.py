@@ -1,0 +1,248 @@
+"""Changes as causes: was the incident's fault made by a recent change?
+
+A change to the root's service (or to a service on the failing path) made at most
+``AIOPS_CHANGE_WINDOW`` seconds before the fault began is weighed against the
+spans themselves:
+
+- When old and new versions serve side by side (a rolling deploy, a canary), they
+  are compared directly: the change is blamed when the new version's requests
+  fail (or are slow) significantly more often than the old one's, and cleared
+  when both suffer alike (the fault is elsewhere).
+- When one version serves, the change is blamed unless the new version served
+  a good while healthily before the fault began (a deploy that ran well for
+  minutes did not make a fault that started later).
+
+The verdict is a candidate put first in ``root_cause.candidates`` with its
+evidence in words, and ``root_cause.evidence.change``; without a change nothing
+is invented. The fault's onset (its first bad span) is measured once, when the
+incident opens; the verdict is reached on the spans of the five minutes after it
+(re-weighed every cycle meanwhile, a pipeline may record its change late) and kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+
+from changes.models import Change
+from detection.core.kinds import FaultKind
+from detection.core.stats import binomial_tail
+from detection.core.types import EndpointKey, Group
+from telemetry.models import Span
+
+# Requests the old version needs before versions are compared, and the new one
+# before "no worse than the old" clears it.
+MIN_REQUESTS = 10
+# A new version that served this long, this many requests, healthily before the
+# fault began did not make it.
+HEALTHY_SECONDS = 120.0
+HEALTHY_REQUESTS = 20
+# How unlikely the new version's share of bad requests must be under the old's.
+SIGNIFICANCE = 1e-3
+# The verdict is reached on the spans up to this long after the fault began,
+# and kept after that: every cycle's queries stay bounded, however long the
+# incident lasts.
+DECIDE_WITHIN = 300.0
+LATENCY_RATIO = 3.0
+SERVER_KINDS = ("server", "consumer")
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    bad: int = 0
+
+    @property
+    def share(self) -> float:
+        return self.bad / self.requests if self.requests else 0.0
+
+    def words(self, what: str) -> str:
+        return f"{self.bad} of {self.requests} requests {what}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _onset(group: Group, now: datetime) -> datetime:
+    """When the fault began: the first bad span of the root's service."""
+    findings = [f for f in group.findings if f.key.service == group.root.service]
+    findings = findings or group.findings
+    since = datetime.fromtimestamp(min(f.window_start for f in findings), tz=UTC)
+    ids = [i for f in findings for i in f.bad_span_ids][:500]
+    first = None
+    if ids:
+        first = Span.objects.filter(
+            service=group.root.service,
+            start_time__gte=since,
+            start_time__lte=now,
+            span_id__in=ids,
+        ).aggregate(first=Min("start_time"))["first"]
+    return first or since
+
+
+def _endpoints(group: Group, service: str) -> list[str]:
+    names = {k.endpoint for k in group.affected if k.service == service}
+    names.discard("*")
+    return sorted(names)
+
+
+def _spans(service: str, endpoints: list[str], since: datetime, until: datetime):
+    spans = Span.objects.filter(
+        service=service,
+        kind__in=SERVER_KINDS,
+        start_time__gte=since,
+        start_time__lt=until,
+    )
+    if endpoints:
+        spans = spans.filter(endpoint__in=endpoints)
+    return spans
+
+
+def _threshold_ms(group: Group, service: str) -> float | None:
+    expected = [
+        f.expected
+        for f in group.findings
+        if f.key.service == service and f.expected and f.type.value != "error_spike"
+    ]
+    return LATENCY_RATIO * min(expected) if expected else None
+
+
+def _tallies(
+    spans, kind: str, threshold_ms: float | None, *, by_version: bool
+) -> dict[str, Tally]:
+    """Requests and bad ones (failed, or slower than the threshold), per version
+    (or all under "")."""
+    if kind == FaultKind.ERRORS or threshold_ms is None:
+        bad = Count("id", filter=Q(is_error=True))
+    else:
+        bad = Count("id", filter=Q(is_error=False, duration_ms__gt=threshold_ms))
+    if not by_version:
+        row = spans.aggregate(n=Count("id"), bad=bad)
+        return {"": Tally(row["n"], row["bad"])}
+    rows = spans.values("version").annotate(n=Count("id"), bad=bad).order_by()
+    return {row["version"]: Tally(row["n"], row["bad"]) for row in rows}
+
+
+def _describe_fault(kind: str, service: str) -> str:
+    return f"{'errors' if kind == FaultKind.ERRORS else 'slow requests'} on {service}"
+
+
+def _verdict(
+    change: Change, group: Group, kind: str, onset: datetime, now: datetime
+) -> dict | None:
+    service = change.service
+    endpoints = _endpoints(group, service)
+    threshold = _threshold_ms(group, service)
+    what = "failed" if kind == FaultKind.ERRORS or threshold is None else "were slow"
+    lag = (onset - change.at).total_seconds()
+    fault = _describe_fault(kind, service)
+    summary = f"{fault} started {max(lag, 0):.0f} s after {change.describe()}"
+    until = min(now, onset + timedelta(seconds=DECIDE_WITHIN))
+    after = _spans(service, endpoints, change.at, until)
+    blamed_version = ""
+    if change.version:
+        versions = _tallies(after, kind, threshold, by_version=True)
+        new = versions.pop(change.version, Tally())
+        old = Tally(
+            sum(t.requests for t in versions.values()),
+            sum(t.bad for t in versions.values()),
+        )
+        if new.requests and old.requests >= MIN_REQUESTS:
+            # Side by side in the same minutes: the versions say it directly,
+            # once the new one is significantly worse, or has served enough
+            # requests to say it is not (a few canary requests say neither).
+            rate = max(old.share, 0.01)
+            if binomial_tail(new.bad, new.requests, rate) < SIGNIFICANCE:
+                others = ", ".join(sorted(v or "(none)" for v in versions))
+                summary += (
+                    f"; {new.words(what)} on {change.version}, "
+                    f"{old.words(what)} on {others} in the same minutes"
+                )
+                blamed_version = change.version
+            elif new.requests >= MIN_REQUESTS:
+                return None  # the new version is no worse: the fault is elsewhere
+    if not blamed_version:
+        before_fault = _tallies(
+            _spans(service, endpoints, change.at, onset),
+            kind,
+            threshold,
+            by_version=False,
+        ).get("", Tally())
+        if (
+            lag > HEALTHY_SECONDS
+            and before_fault.requests >= HEALTHY_REQUESTS
+            and before_fault.share < 0.05
+        ):
+            return None  # it served well for minutes: the fault came later
+        span = max((until - change.at).total_seconds(), 60.0)
+        before = _tallies(
+            _spans(service, endpoints, change.at - timedelta(seconds=span), change.at),
+            kind,
+            threshold,
+            by_version=False,
+        ).get("", Tally())
+        if before.requests:
+            summary += f"; before it {before.words(what)}"
+    window = float(settings.AIOPS_CHANGE_WINDOW)
+    return {
+        "id": change.pk,
+        "kind": change.kind,
+        "service": service,
+        "version": change.version,
+        "previous_version": change.previous_version,
+        "at": _iso(change.at),
+        "source": change.source,
+        "note": change.note,
+        "lag_seconds": round(lag, 1),
+        "blamed_version": blamed_version,
+        "summary": summary,
+        "score": round(max(0.5, 1.0 - max(lag, 0.0) / (2 * window)), 3),
+    }
+
+
+def explain(incident, group: Group, *, now: datetime) -> dict | None:
+    """The change that made this incident's fault, with its evidence, or None.
+
+    Stores the fault's onset in ``incident.evidence`` the first time."""
+    evidence = incident.evidence
+    if evidence.get("onset"):
+        onset = datetime.fromisoformat(evidence["onset"])
+        if (now - onset).total_seconds() > DECIDE_WITHIN:
+            return evidence.get("change")
+    else:
+        onset = _onset(group, now)
+        evidence["onset"] = _iso(onset)
+    window = timedelta(seconds=float(settings.AIOPS_CHANGE_WINDOW))
+    # A little after the onset too: a pipeline records its deploy when it ends.
+    path = [group.root.service]
+    path += [k.service for k in group.affected if k.service not in path]
+    changes = Change.objects.filter(
+        service__in=path, at__gte=onset - window, at__lte=onset + timedelta(seconds=5)
+    ).order_by("-at", "-id")
+    ranked = sorted(changes[:20], key=lambda c: path.index(c.service))
+    for change in ranked:
+        verdict = _verdict(change, group, incident.kind, onset, now)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def put_first(candidates: list[dict], verdict: dict, root: EndpointKey) -> list[dict]:
+    """The change as the first candidate, pointing at the endpoint it broke."""
+    endpoint = root.endpoint if verdict["service"] == root.service else "*"
+    first = {
+        "service": verdict["service"],
+        "endpoint": endpoint,
+        "score": verdict["score"],
+        "change": {
+            k: verdict[k]
+            for k in ("id", "kind", "version", "previous_version", "at", "source")
+        },
+        "evidence": verdict["summary"],
+    }
+    rest = [c for c in candidates if "change" not in c]
+    return [first, *rest][:5]
