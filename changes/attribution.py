@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 
 from changes.models import Change
 from detection.core.kinds import FaultKind
@@ -67,21 +67,13 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _onset(group: Group, now: datetime) -> datetime:
-    """When the fault began: the first bad span of the root's service."""
+def _onset(group: Group) -> datetime:
+    """When the fault began: the first bad span of the root's service (the
+    start of the evidence where its detector does not say)."""
     findings = [f for f in group.findings if f.key.service == group.root.service]
     findings = findings or group.findings
-    since = datetime.fromtimestamp(min(f.window_start for f in findings), tz=UTC)
-    ids = [i for f in findings for i in f.bad_span_ids][:500]
-    first = None
-    if ids:
-        first = Span.objects.filter(
-            service=group.root.service,
-            start_time__gte=since,
-            start_time__lte=now,
-            span_id__in=ids,
-        ).aggregate(first=Min("start_time"))["first"]
-    return first or since
+    first = min(f.window_start if f.onset is None else f.onset for f in findings)
+    return datetime.fromtimestamp(first, tz=UTC)
 
 
 def _endpoints(group: Group, service: str) -> list[str]:
@@ -214,7 +206,7 @@ def explain(incident, group: Group, *, now: datetime) -> dict | None:
         if (now - onset).total_seconds() > DECIDE_WITHIN:
             return evidence.get("change")
     else:
-        onset = _onset(group, now)
+        onset = _onset(group)
         evidence["onset"] = _iso(onset)
     window = timedelta(seconds=float(settings.AIOPS_CHANGE_WINDOW))
     # A little after the onset too: a pipeline records its deploy when it ends.

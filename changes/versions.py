@@ -25,12 +25,24 @@ MAX_VERSIONS_PER_SERVICE = 50
 OTHER = "(other)"
 
 
-def learn_versions(*, after_id: int, upto_id: int, since: datetime | None) -> int:
+def learn_versions(
+    *, after_id: int, upto_id: int, since: datetime | None = None
+) -> int:
     """Record the versions of spans with ids in (after_id, upto_id]; returns how
-    many deployments were learned. ``since`` bounds a first cycle's look-back."""
-    spans = Span.objects.filter(id__gt=after_id, id__lte=upto_id).exclude(version="")
+    many deployments were learned. A first cycle (``since``) starts at the first
+    span stored that started since then, found by the time index, rather than
+    scanning every id of the history."""
     if since is not None:
-        spans = spans.filter(start_time__gte=since)
+        first = (
+            Span.objects.filter(start_time__gte=since)
+            .order_by("start_time")
+            .values_list("id", flat=True)
+            .first()
+        )
+        if first is None:
+            return 0
+        after_id = first - 1
+    spans = Span.objects.filter(id__gt=after_id, id__lte=upto_id).exclude(version="")
     seen = (
         spans.values("service", "version")
         .annotate(first=Min("start_time"), last=Max("start_time"), n=Count("id"))

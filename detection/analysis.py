@@ -152,9 +152,10 @@ def _run(
         learn_versions(
             after_id=state.pending_span_id,
             upto_id=newest,
+            # A first cycle reads no further back than a change can matter.
             since=None
             if state.pending_span_id
-            else now - timedelta(seconds=config.bootstrap_history),
+            else now - timedelta(seconds=settings.AIOPS_CHANGE_WINDOW),
         )
         report.lifecycle = apply_groups(
             result.groups,

@@ -124,6 +124,8 @@ class Finding:
     # False when only the relaxed keep-alive criteria held: such a finding keeps an
     # open incident alive but never opens one.
     opens_incident: bool = True
+    # When its first bad span started (epoch seconds), where the detector knows.
+    onset: float | None = None
 
     @property
     def ratio(self) -> float:

@@ -106,5 +106,6 @@ def detect(ctx: DetectContext) -> Verdict:
         example_trace_ids=example_traces(failed, cfg.max_example_traces),
         detail=detail,
         opens_incident=best is not None,
+        onset=min((s.start for s in failed), default=None),
     )
     return Verdict(SIGNAL, finding, suspicious=True)

@@ -129,5 +129,6 @@ def detect(ctx: DetectContext) -> Verdict:
         example_trace_ids=example_traces(slow, cfg.max_example_traces),
         detail=detail,
         opens_incident=best is not None,
+        onset=min(s.start for s in slow),
     )
     return Verdict(SIGNAL, finding, suspicious=True)
