@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.quality.topologies import Topology
@@ -94,6 +95,12 @@ class Generator:
     phase: float = 0.0
     client_spans: bool = True
     deploys: list[Deploy] = field(default_factory=list)
+    # Requests per second at time t, instead of rps with the daily swing.
+    profile: Callable[[float], float] | None = None
+    # Healthy, recurring slowness: (endpoint, factor at time t).
+    slow_hours: list[tuple[tuple[str, str], Callable[[float], float]]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -110,6 +117,8 @@ class Generator:
         return f"{self.rng.getrandbits(bits):0{bits // 4}x}"
 
     def rate_at(self, t: float) -> float:
+        if self.profile is not None:
+            return self.profile(t)
         return self.rps * (
             1 + self.swing * math.sin(2 * math.pi * (t - self.phase) / DAY)
         )
@@ -135,6 +144,9 @@ class Generator:
         own = self._self_time(endpoint.self_ms, endpoint.sigma)
         for fault in faults:
             own *= fault.factor_at(t)
+        for slow_key, factor in self.slow_hours:
+            if slow_key == key:
+                own *= factor(t)
         cursor = t + own / 2000.0  # half of the own work before the calls
         status = 200
         if any(f.fails(t, self.rng) for f in faults):

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.quality import deploys, nab, nezha, scenarios  # noqa: E402
+from bench.quality import deploys, nab, nezha, scenarios, seasonal  # noqa: E402
 from bench.quality.scoring import (  # noqa: E402
     nab_file_score,
     nab_normalized,
@@ -139,6 +139,16 @@ def run_deploys(jobs: int, quick: bool, work: Path) -> dict:
     with ThreadPoolExecutor(jobs) as pool:
         outcomes = list(pool.map(one, chosen))
     return deploys.score(outcomes)
+
+
+def run_seasonal(work: Path) -> dict:
+    chosen = seasonal.scenario()
+    lines = [json.dumps(s) for s in chosen.spans()]
+    incidents, seconds = replay(lines, 30, work, chosen.name)
+    report = seasonal.score(chosen, incidents)
+    report["spans"] = len(lines)
+    report["replay_seconds"] = round(seconds, 1)
+    return report
 
 
 def _epoch(text: str) -> float:
@@ -260,6 +270,8 @@ def print_tables(report: dict) -> None:
         )
     if "deploys" in report:
         deploys.print_table(report["deploys"])
+    if "seasonal" in report:
+        seasonal.print_table(report["seasonal"])
     if "nezha" in report:
         nezha.print_table(report["nezha"])
 
@@ -268,7 +280,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "--part",
-        choices=["all", "synthetic", "deploys", "nab", "nezha"],
+        choices=["all", "synthetic", "deploys", "seasonal", "nab", "nezha"],
         default="all",
     )
     parser.add_argument(
@@ -288,6 +300,8 @@ def main() -> int:
             report["synthetic"] = run_synthetic(args.jobs, args.quick, work)
         if args.part in ("all", "deploys"):
             report["deploys"] = run_deploys(args.jobs, args.quick, work)
+        if args.part in ("all", "seasonal"):
+            report["seasonal"] = run_seasonal(work)
         if args.part in ("all", "nab"):
             report["nab"] = run_nab(args.jobs, args.quick, work)
         if args.part in ("all", "nezha"):

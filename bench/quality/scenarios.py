@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.quality.generate import Deploy, FaultSpec, Generator
@@ -25,6 +26,10 @@ class Scenario:
     deploys: list[Deploy] = field(default_factory=list)
     # Changes a pipeline records (replay's change lines): (service, kind, at).
     changes: list[tuple[str, str, float]] = field(default_factory=list)
+    # Seasonal traffic (see generate.Generator) and where it starts.
+    profile: Callable[[float], float] | None = None
+    slow_hours: list = field(default_factory=list)
+    start: float = START
 
     def spans(self) -> list[dict]:
         generator = Generator(
@@ -35,8 +40,10 @@ class Scenario:
             phase=self.phase,
             client_spans=self.client_spans,
             deploys=self.deploys,
+            profile=self.profile,
+            slow_hours=self.slow_hours,
         )
-        return generator.traffic(START, START + self.hours * HOUR)
+        return generator.traffic(self.start, self.start + self.hours * HOUR)
 
     def change_lines(self) -> list[dict]:
         return [
@@ -49,7 +56,7 @@ class Scenario:
         """Hours before the first fault: traffic where any incident is a false one."""
         if not self.faults:
             return self.hours
-        return (min(f.start for f in self.faults) - START) / HOUR
+        return (min(f.start for f in self.faults) - self.start) / HOUR
 
 
 def _fault(kind: str, target, rng: random.Random, start: float) -> FaultSpec:
