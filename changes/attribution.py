@@ -28,9 +28,12 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from changes.models import Change
-from detection.core.kinds import FaultKind
+from detection.config import DetectionConfig
+from detection.core import slowness
+from detection.core.kinds import AnomalyType, FaultKind
 from detection.core.stats import binomial_tail
 from detection.core.types import EndpointKey, Group
+from detection.core.window import ENDPOINT_KINDS
 from telemetry.models import Span
 
 # Requests the old version needs before versions are compared, and the new one
@@ -46,8 +49,6 @@ SIGNIFICANCE = 1e-3
 # and kept after that: every cycle's queries stay bounded, however long the
 # incident lasts.
 DECIDE_WITHIN = 300.0
-LATENCY_RATIO = 3.0
-SERVER_KINDS = ("server", "consumer")
 
 
 @dataclass
@@ -61,10 +62,6 @@ class Tally:
 
     def words(self, what: str) -> str:
         return f"{self.bad} of {self.requests} requests {what}"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 def _onset(group: Group) -> datetime:
@@ -85,7 +82,7 @@ def _endpoints(group: Group, service: str) -> list[str]:
 def _spans(service: str, endpoints: list[str], since: datetime, until: datetime):
     spans = Span.objects.filter(
         service=service,
-        kind__in=SERVER_KINDS,
+        kind__in=ENDPOINT_KINDS,
         start_time__gte=since,
         start_time__lt=until,
     )
@@ -95,26 +92,33 @@ def _spans(service: str, endpoints: list[str], since: datetime, until: datetime)
 
 
 def _threshold_ms(group: Group, service: str) -> float | None:
+    """Above what a request of the service counts as slow: the detectors' own
+    definition, against the lowest latency its findings expected."""
     expected = [
         f.expected
         for f in group.findings
-        if f.key.service == service and f.expected and f.type.value != "error_spike"
+        if f.key.service == service
+        and f.expected
+        and f.type in (AnomalyType.LATENCY, AnomalyType.SHIFT)
     ]
-    return LATENCY_RATIO * min(expected) if expected else None
+    if not expected:
+        return None
+    return slowness.threshold_ms(DetectionConfig.from_settings(), min(expected))
 
 
-def _tallies(
-    spans, kind: str, threshold_ms: float | None, *, by_version: bool
-) -> dict[str, Tally]:
-    """Requests and bad ones (failed, or slower than the threshold), per version
-    (or all under "")."""
+def _bad(kind: str, threshold_ms: float | None) -> Count:
+    """Counts the bad requests: failed, or (latency) served slower than that."""
     if kind == FaultKind.ERRORS or threshold_ms is None:
-        bad = Count("id", filter=Q(is_error=True))
-    else:
-        bad = Count("id", filter=Q(is_error=False, duration_ms__gt=threshold_ms))
-    if not by_version:
-        row = spans.aggregate(n=Count("id"), bad=bad)
-        return {"": Tally(row["n"], row["bad"])}
+        return Count("id", filter=Q(is_error=True))
+    return Count("id", filter=Q(is_error=False, duration_ms__gt=threshold_ms))
+
+
+def _tally(spans, bad: Count) -> Tally:
+    row = spans.aggregate(n=Count("id"), bad=bad)
+    return Tally(row["n"], row["bad"])
+
+
+def _by_version(spans, bad: Count) -> dict[str, Tally]:
     rows = spans.values("version").annotate(n=Count("id"), bad=bad).order_by()
     return {row["version"]: Tally(row["n"], row["bad"]) for row in rows}
 
@@ -129,6 +133,7 @@ def _verdict(
     service = change.service
     endpoints = _endpoints(group, service)
     threshold = _threshold_ms(group, service)
+    bad = _bad(kind, threshold)
     what = "failed" if kind == FaultKind.ERRORS or threshold is None else "were slow"
     lag = (onset - change.at).total_seconds()
     fault = _describe_fault(kind, service)
@@ -137,7 +142,7 @@ def _verdict(
     after = _spans(service, endpoints, change.at, until)
     blamed_version = ""
     if change.version:
-        versions = _tallies(after, kind, threshold, by_version=True)
+        versions = _by_version(after, bad)
         new = versions.pop(change.version, Tally())
         old = Tally(
             sum(t.requests for t in versions.values()),
@@ -158,12 +163,7 @@ def _verdict(
             elif new.requests >= MIN_REQUESTS:
                 return None  # the new version is no worse: the fault is elsewhere
     if not blamed_version:
-        before_fault = _tallies(
-            _spans(service, endpoints, change.at, onset),
-            kind,
-            threshold,
-            by_version=False,
-        ).get("", Tally())
+        before_fault = _tally(_spans(service, endpoints, change.at, onset), bad)
         if (
             lag > HEALTHY_SECONDS
             and before_fault.requests >= HEALTHY_REQUESTS
@@ -171,12 +171,8 @@ def _verdict(
         ):
             return None  # it served well for minutes: the fault came later
         span = max((until - change.at).total_seconds(), 60.0)
-        before = _tallies(
-            _spans(service, endpoints, change.at - timedelta(seconds=span), change.at),
-            kind,
-            threshold,
-            by_version=False,
-        ).get("", Tally())
+        earlier = change.at - timedelta(seconds=span)
+        before = _tally(_spans(service, endpoints, earlier, change.at), bad)
         if before.requests:
             summary += f"; before it {before.words(what)}"
     window = float(settings.AIOPS_CHANGE_WINDOW)
@@ -186,7 +182,7 @@ def _verdict(
         "service": service,
         "version": change.version,
         "previous_version": change.previous_version,
-        "at": _iso(change.at),
+        "at": change.at.isoformat(),
         "source": change.source,
         "note": change.note,
         "lag_seconds": round(lag, 1),
@@ -207,7 +203,7 @@ def explain(incident, group: Group, *, now: datetime) -> dict | None:
             return evidence.get("change")
     else:
         onset = _onset(group)
-        evidence["onset"] = _iso(onset)
+        evidence["onset"] = onset.isoformat()
     window = timedelta(seconds=float(settings.AIOPS_CHANGE_WINDOW))
     # A little after the onset too: a pipeline records its deploy when it ends.
     path = [group.root.service]

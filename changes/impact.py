@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from changes.models import Change
+from detection.core.stats import quantile
+from detection.core.window import ENDPOINT_KINDS
 from telemetry.models import Span
 
 MIN_SPAN = 60.0
@@ -18,13 +20,6 @@ MAX_SPAN = 3600.0
 # Endpoints shown, and durations read per endpoint and side (newest first).
 MAX_ENDPOINTS = 50
 MAX_DURATIONS = 5000
-SERVER_KINDS = ("server", "consumer")
-
-
-def _percentile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _side(spans) -> dict:
@@ -36,12 +31,11 @@ def _side(spans) -> dict:
     requests = len(rows)
     errors = sum(1 for _, failed in rows if failed)
     served = sorted(d for d, failed in rows if not failed)
-    p50, p95 = _percentile(served, 0.5), _percentile(served, 0.95)
     return {
         "requests": requests,
         "error_rate": round(errors / requests, 4) if requests else None,
-        "p50_ms": round(p50, 3) if p50 is not None else None,
-        "p95_ms": round(p95, 3) if p95 is not None else None,
+        "p50_ms": round(quantile(served, 0.5), 3) if served else None,
+        "p95_ms": round(quantile(served, 0.95), 3) if served else None,
     }
 
 
@@ -61,7 +55,7 @@ def impact(change: Change, *, now: datetime) -> dict:
     span = min(max((now - change.at).total_seconds(), MIN_SPAN), MAX_SPAN)
     before_from = change.at - timedelta(seconds=span)
     after_to = change.at + timedelta(seconds=span)
-    spans = Span.objects.filter(service=change.service, kind__in=SERVER_KINDS)
+    spans = Span.objects.filter(service=change.service, kind__in=ENDPOINT_KINDS)
     endpoints = list(
         spans.filter(start_time__gte=before_from, start_time__lt=after_to)
         .values_list("endpoint", flat=True)
