@@ -99,6 +99,46 @@ def test_a_burst_of_calm_requests_is_not_enough_to_judge_by():
     assert quote.tail_fraction > 0.2
 
 
+def _cron_bursts(start: float, bursts: int, *, slow: float = 1.0):
+    """GET /report called by a cron job: 20 requests within 2 s every minute."""
+    rng = random.Random(int(start))
+    return [
+        SpanRecord(
+            service="reports",
+            endpoint="report",
+            method="GET",
+            start_time=moment(start + 60 * b + k / 10),
+            duration_ms=rng.uniform(40, 60) * slow,
+            status_code=200,
+            trace_id=f"{rng.getrandbits(128):032x}",
+            span_id=f"{rng.getrandbits(64):016x}",
+        )
+        for b in range(bursts)
+        for k in range(20)
+    ]
+
+
+def test_an_endpoint_called_in_bursts_is_judged_once_it_has_seen_enough_seconds():
+    # A fresh install whose only traffic comes from a cron job: each burst
+    # brings 20 requests but two seconds. After one burst nothing is judged (the
+    # baseline knows two seconds); after twelve bursts it is, and a slowdown in
+    # the next burst opens its incident at the cycle that sees it.
+    tl = Timeline()
+    tl.send(_cron_bursts(T0, 12))
+    tl.cycles(T0, T0 + 30)
+    first = EndpointBaseline.objects.get(endpoint="report")
+    assert first.sample_count == 20 and first.moment_count < 20
+    tl.cycles(T0 + 30, T0 + 720)
+    report = EndpointBaseline.objects.get(endpoint="report")
+    assert report.sample_count == 240 and report.moment_count >= 20
+    tl.send(_cron_bursts(T0 + 720, 2, slow=10.0))
+    tl.cycles(T0 + 720, T0 + 840)
+
+    found = incidents()
+    assert roots(found) == [("report", "latency")]
+    assert _epoch(found[0]["first_detected"]) <= T0 + 750
+
+
 def test_cold_start_then_latency_fault_with_cycles_30_seconds_apart():
     tl = Timeline()
     tl.shop(T0, 60, rps=2)
