@@ -271,6 +271,10 @@ AIOPS_SERVICE_VERSION = env_str("AIOPS_SERVICE_VERSION", "")[:64]
 # A change to a service on an incident's failing path made at most this many
 # seconds before its fault began is weighed as its cause (changes.attribution).
 AIOPS_CHANGE_WINDOW = env_int("AIOPS_CHANGE_WINDOW", 900, minimum=0)
+# --- AIOps: detection --------------------------------------------------------------
+# Learn what each quarter hour of the day usually does to an endpoint's latency
+# (a nightly batch, a morning cold cache) and expect it (detection.core.seasonal).
+AIOPS_SEASONAL = env_bool("AIOPS_SEASONAL", True)
 # Path prefixes the middleware does not record: the tool's own surfaces.
 AIOPS_TELEMETRY_EXCLUDE_PATHS = env_list(
     "AIOPS_TELEMETRY_EXCLUDE_PATHS",

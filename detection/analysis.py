@@ -22,7 +22,12 @@ from detection.models import (
     AnalysisLease,
     AnalysisRun,
 )
-from detection.persistence import save_baselines, save_calls, save_rollups
+from detection.persistence import (
+    save_baselines,
+    save_calls,
+    save_rollups,
+    save_season,
+)
 from detection.selectors import load_cycle_input
 from notifications.services import record_events
 
@@ -149,6 +154,7 @@ def _run(
         save_baselines(result.baselines, tallies, now=now.timestamp(), config=config)
         save_calls(result, now)
         save_rollups(result, now)
+        save_season(result, now.timestamp())
         learn_versions(
             after_id=state.pending_span_id,
             upto_id=newest,

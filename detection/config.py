@@ -42,6 +42,8 @@ class DetectionConfig:
     shift_rules: tuple[tuple[int, float], ...] = ((1, 12.0), (3, 5.0), (5, 3.0))
     shift_min_change: float = 0.5
     shift_memory: float = 2000.0  # cycles of history in the long-run mean/variance
+    # Learn and expect latency by time of day (detection.core.seasonal).
+    seasonal: bool = True
 
     @property
     def effective_window(self) -> float:

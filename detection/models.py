@@ -31,6 +31,11 @@ class EndpointBaseline(models.Model):
     recent_medians = models.JSONField(default=list, blank=True)
     recent_counts = models.JSONField(default=list, blank=True)
     within_var = models.FloatField(default=0.0)
+    busy_cycles = models.BigIntegerField(
+        default=0,
+        help_text="Cycles that held at least a window's worth of requests: "
+        "medians of few requests are then not judged by the shift detector.",
+    )
     learned_at = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     suspicious_since = models.JSONField(default=dict, blank=True)
@@ -411,3 +416,37 @@ class EndpointRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}/{self.endpoint} at {self.at:%H:%M:%S}"
+
+
+class SeasonalSlot(models.Model):
+    """One endpoint's quarter hour of one day: how far its latency sat from its
+    plain level then, and its traffic (``detection.core.seasonal``). Fifteen days
+    of these are kept: 96 rows per endpoint and day."""
+
+    service = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200)
+    day = models.IntegerField(help_text="Days since 1970-01-01 (UTC).")
+    slot = models.PositiveSmallIntegerField(help_text="Quarter hour of the day, 0-95.")
+    cycles = models.PositiveIntegerField(
+        default=0, help_text="Cycles whose median latency was measured."
+    )
+    offset_sum = models.FloatField(
+        default=0.0, help_text="Sum of those cycles' log(median / plain level)."
+    )
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "endpoint", "day", "slot"],
+                name="seasonal_slot_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["slot", "day"], name="seasonal_slot_day_idx"),
+            models.Index(fields=["day"], name="seasonal_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.endpoint} day {self.day} slot {self.slot}"

@@ -8,10 +8,16 @@ from django.conf import settings
 
 from aiops_site.bulk import update_rows
 from detection.config import DetectionConfig
+from detection.core import seasonal
 from detection.core.analyze import CycleResult
 from detection.core.types import Baseline, EndpointKey
 from detection.counting import Tally
-from detection.models import DependencyEdge, EndpointBaseline, EndpointRollup
+from detection.models import (
+    DependencyEdge,
+    EndpointBaseline,
+    EndpointRollup,
+    SeasonalSlot,
+)
 from detection.selectors import admitted, to_datetime
 from telemetry.cardinality import OVERFLOW
 
@@ -31,6 +37,7 @@ _BASELINE_FIELDS = [
     "recent_medians",
     "recent_counts",
     "within_var",
+    "busy_cycles",
     "learned_at",
     "last_seen",
     "suspicious_since",
@@ -229,3 +236,39 @@ def save_rollups(result: CycleResult, now: datetime) -> None:
         ],
         batch_size=500,
     )
+
+
+def save_season(result: CycleResult, now: float) -> None:
+    """Add the cycle's slot observations to the endpoints' seasonal history (one
+    read and at most two bulk writes), and forget days older than it keeps."""
+    today, _ = seasonal.day_and_slot(now)
+    SeasonalSlot.objects.filter(day__lt=today - seasonal.HISTORY_DAYS).delete()
+    wanted = {
+        (key.service, key.endpoint, o.day, o.slot): o
+        for key, observations in result.seasonal.items()
+        for o in observations
+        if o.day >= today - seasonal.HISTORY_DAYS
+    }
+    if not wanted:
+        return
+    pairs = {(day, slot) for _, _, day, slot in wanted}
+    existing = {}
+    for day, slot in pairs:
+        for row in SeasonalSlot.objects.filter(day=day, slot=slot):
+            existing[(row.service, row.endpoint, row.day, row.slot)] = row
+    changed, created = [], []
+    for identity, observation in wanted.items():
+        row = existing.get(identity)
+        if row is None:
+            service, endpoint, day, slot = identity
+            row = SeasonalSlot(service=service, endpoint=endpoint, day=day, slot=slot)
+            created.append(row)
+        else:
+            changed.append(row)
+        if observation.offset is not None:
+            row.cycles += 1
+            row.offset_sum += observation.offset
+        row.requests += observation.requests
+        row.errors += observation.errors
+    SeasonalSlot.objects.bulk_create(created, batch_size=500)
+    update_rows(changed, ["cycles", "offset_sum", "requests", "errors"])

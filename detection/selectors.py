@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db.models.functions import Left
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
+from detection.core import seasonal
 from detection.core.analyze import CycleInput
 from detection.core.types import Baseline, CallEdge, EndpointKey, SpanRow
 from detection.core.window import ENDPOINT_KINDS
@@ -20,6 +22,7 @@ from detection.models import (
     EndpointBaseline,
     Incident,
     IncidentStatus,
+    SeasonalSlot,
 )
 from telemetry.cardinality import OVERFLOW
 from telemetry.functions import Epoch
@@ -94,10 +97,44 @@ def baseline_from_row(row: EndpointBaseline) -> Baseline:
         recent_medians=list(row.recent_medians or []),
         recent_counts=list(row.recent_counts or []),
         within_var=row.within_var,
+        busy_cycles=row.busy_cycles,
         learned_at=row.learned_at.timestamp() if row.learned_at else None,
         last_seen=row.last_seen.timestamp() if row.last_seen else None,
         suspicious_since=dict(row.suspicious_since or {}),
     )
+
+
+def seasons(*, since: float, now: float) -> dict[EndpointKey, seasonal.Season]:
+    """What the time of day usually does to each endpoint's latency in the
+    quarter hours from ``since`` to ``now``: one query over the kept days."""
+    today, _ = seasonal.day_and_slot(now)
+    history: dict[EndpointKey, list[seasonal.SlotDay]] = defaultdict(list)
+    rows = SeasonalSlot.objects.filter(
+        slot__in=seasonal.slots_between(since, now),
+        day__gte=today - seasonal.HISTORY_DAYS,
+        day__lt=today,
+    ).values_list("service", "endpoint", "day", "slot", "cycles", "offset_sum")
+    for service, endpoint, day, slot, cycles, offset_sum in rows:
+        history[EndpointKey(service, endpoint)].append(
+            seasonal.SlotDay(day, slot, cycles, offset_sum)
+        )
+    found = {}
+    for key, items in history.items():
+        season = seasonal.season_for(items, since=since, now=now)
+        if season is not None:
+            found[key] = season
+    return found
+
+
+def with_seasons(
+    baselines: dict[EndpointKey, Baseline], *, since: float, now: float
+) -> dict[EndpointKey, Baseline]:
+    """The baselines, each with its season where the time of day matters."""
+    result = dict(baselines)
+    for key, season in seasons(since=since, now=now).items():
+        if key in result:
+            result[key] = replace(result[key], season=season)
+    return result
 
 
 def endpoint_spans(key: EndpointKey):
@@ -188,6 +225,8 @@ def load_cycle_input(
         if rows:
             borrowed[key] = rows
 
+    if config.seasonal:
+        baselines = with_seasons(baselines, since=recent_since, now=epoch)
     return CycleInput(
         now=epoch,
         previous=previous.timestamp() if previous else None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from detection.core.seasonal import day_and_slot, slot_label
 from detection.models import Anomaly, EndpointBaseline, Incident, IncidentEvent
 
 
@@ -178,10 +180,41 @@ class IncidentActionSerializer(serializers.Serializer):
     )
 
 
+class TimeOfDaySerializer(serializers.Serializer):
+    slot = serializers.CharField(help_text="The quarter hour, e.g. 02:00 UTC.")
+    basis = serializers.CharField(help_text="hour of day or hour of week")
+    factor = serializers.FloatField(
+        help_text="How many times the usual latency is expected now."
+    )
+    expected_latency_ms = serializers.FloatField()
+
+
 class BaselineSerializer(serializers.ModelSerializer):
     latency_ms = serializers.FloatField(read_only=True)
     learned_at = IsoDateTimeField()
     last_seen = IsoDateTimeField()
+    time_of_day = serializers.SerializerMethodField(
+        help_text="What this quarter hour usually does to the latency (null when "
+        "nothing: no pattern, or not learned yet)."
+    )
+
+    @extend_schema_field(TimeOfDaySerializer(allow_null=True))
+    def get_time_of_day(self, row: EndpointBaseline) -> dict | None:
+        season = self.context.get("seasons", {}).get((row.service, row.endpoint))
+        now = self.context.get("now")
+        if season is None or now is None:
+            return None
+        offset = season.offset_at(now)
+        if not offset:
+            return None
+        factor = math.exp(offset)
+        slot = day_and_slot(now)[1]
+        return {
+            "slot": slot_label(slot),
+            "basis": season.basis.get(slot, "hour of day"),
+            "factor": round(factor, 3),
+            "expected_latency_ms": round(row.latency_ms * factor, 3),
+        }
 
     class Meta:
         model = EndpointBaseline
@@ -199,6 +232,7 @@ class BaselineSerializer(serializers.ModelSerializer):
             "moment_count",
             "learned_at",
             "last_seen",
+            "time_of_day",
         ]
 
 

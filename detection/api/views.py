@@ -30,6 +30,7 @@ from detection.api.serializers import (
 from detection.config import DetectionConfig
 from detection.metrics import endpoint_metrics
 from detection.models import ACTIVE_STATUSES, Anomaly, EndpointBaseline, Incident
+from detection.selectors import seasons
 from detection.service_map import dependencies, services
 
 
@@ -179,6 +180,13 @@ class BaselineViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = BaselineSerializer
     lookup_value_regex = "[0-9]+"
     queryset = EndpointBaseline.objects.order_by("service", "endpoint")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        now = timezone.now().timestamp()
+        context["now"] = now
+        context["seasons"] = seasons(since=now, now=now)
+        return context
 
 
 class MetricsView(APIView):

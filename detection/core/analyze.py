@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from detection.config import DetectionConfig
 from detection.core import baseline as baselines_
-from detection.core import slowness
+from detection.core import seasonal, slowness
 from detection.core.calls import CallStats, collect_calls
 from detection.core.detectors import DETECTORS, latency, missing_calls
 from detection.core.detectors.base import DetectContext
 from detection.core.kinds import AnomalyType
 from detection.core.rca import build_groups
+from detection.core.seasonal import SlotObservation
 from detection.core.stats import median
 from detection.core.summary import BucketSummary, summarize
 from detection.core.types import (
@@ -60,6 +62,8 @@ class CycleResult:
     elapsed: float
     # Per endpoint with new spans: counts and percentiles for the charts.
     summaries: dict[EndpointKey, BucketSummary] = field(default_factory=dict)
+    # Per endpoint with new spans: what they add to its seasonal history.
+    seasonal: dict[EndpointKey, list[SlotObservation]] = field(default_factory=dict)
 
 
 def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
@@ -88,6 +92,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
     findings: list[Finding] = []
     learned: dict[EndpointKey, Baseline] = {}
     summaries: dict[EndpointKey, BucketSummary] = {}
+    observations: dict[EndpointKey, list[SlotObservation]] = {}
     for key in sorted(set(by_endpoint) | set(data.baselines)):
         baseline = data.baselines.get(key) or Baseline(key=key, is_new=True)
         window = EndpointWindow(
@@ -105,7 +110,9 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             in_incident=key in data.in_incident,
             witnesses=witnesses,
             self_time=index.self_time,
-            cycle_median=median([s.duration_ms for s in served]) if served else None,
+            cycle_median=median(baselines_.deseasonalised(baseline, served))
+            if served
+            else None,
             cycle_samples=len(served),
         )
         suspicious: set[str] = set()
@@ -124,6 +131,11 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             if verdict.suspicious:
                 suspicious.add(verdict.signal)
         findings.extend(_without_redundant(_fresh(mine, window)))
+        if bucket and config.seasonal:
+            observations[key] = seasonal.observe(
+                ((s.start, s.duration_ms, s.is_error) for s in bucket),
+                math.log(baseline.reference_ms) if context.judged_enough else None,
+            )
         self_times = [t for t in (index.self_time(s) for s in served) if t is not None]
         slow_count, clustering = 0, 1.0
         if context.judged_enough:
@@ -164,6 +176,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         window_end=now,
         elapsed=elapsed,
         summaries=summaries,
+        seasonal=observations,
     )
 
 

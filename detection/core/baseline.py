@@ -147,7 +147,9 @@ def learn(
     # Latency is learned from the requests that succeeded (see detectors.base).
     if not served:
         return learned
-    logs = [_log(s.duration_ms) for s in served]
+    # Learned without the time of day: the level is what a request would take
+    # at a quarter hour with no seasonal pattern.
+    logs = [_log(d) for d in deseasonalised(baseline, served)]
     moments = slowness.moments_in(s.start for s in served)
     if not judging:
         _learn_pooled(learned, baseline, logs, moments, self_times, now, config)
@@ -167,9 +169,32 @@ def learn(
             config=config,
         )
     _learn_cycle_median(
-        learned, [s.duration_ms for s in served], "shift" in blocked, config
+        learned, deseasonalised(baseline, served), "shift" in blocked, config
     )
     return learned
+
+
+def deseasonalised(baseline: Baseline, spans: Sequence[SpanRow]) -> list[float]:
+    """The spans' durations as they would be without the time of day.
+
+    Only as much of the expected offset is taken out as the spans show: a
+    quarter hour usually 4 x slower (a nightly batch) whose requests are 4 x
+    slower is learned as usual, one whose requests are usual (the batch did not
+    run) is learned as it is, not as 4 x faster than usual, which would drag the
+    level down and make tomorrow's ordinary requests look slow.
+    """
+    durations = [s.duration_ms for s in spans]
+    if baseline.season is None or not durations:
+        return durations
+    shown = _log(median(durations)) - baseline.log_level
+    result = []
+    for span, duration in zip(spans, durations, strict=True):
+        offset = baseline.season_offset(span.start)
+        applied = (
+            min(offset, max(shown, 0.0)) if offset > 0 else max(offset, min(shown, 0.0))
+        )
+        result.append(duration / math.exp(applied))
+    return result
 
 
 def _tail_share(logs: Sequence[float], log_level: float, config: DetectionConfig):
@@ -289,17 +314,30 @@ def _learn_cycle_median(
     The variance learns from every cycle: leaving out the unusual ones would make
     the usual look narrower than it is. The mean skips cycles the shift detector
     flagged, so a fault does not pull it along.
+
+    Once an endpoint has had busy cycles (as many requests as a window needs),
+    only those teach the mean and variance of the median: the median of one
+    request at 3 a.m. is a random request, and a night of them would teach a
+    variance (and, with skewed latencies, a mean) that belongs to single
+    requests, not to medians, making a busy hour's real shift look ordinary.
+    An endpoint that never has busy cycles learns from all of its cycles.
     """
     value = median(durations)
     keep = max((k for k, _ in config.shift_rules), default=1)
     learned.recent_medians = (learned.recent_medians + [value])[-keep:]
     learned.recent_counts = (learned.recent_counts + [len(durations)])[-keep:]
-    learned.cycle_count += 1
-    weight = max(1.0 / config.shift_memory, 1.0 / learned.cycle_count)
+    weight = max(1.0 / config.shift_memory, 1.0 / (learned.cycle_count + 1))
     if len(durations) >= 2:
         mean = sum(durations) / len(durations)
         spread = sum((d - mean) ** 2 for d in durations) / (len(durations) - 1)
         learned.within_var += weight * (spread - learned.within_var)
+    busy = len(durations) >= config.min_window_samples
+    learned.busy_cycles += int(busy)
+    if learned.busy_cycles and not busy:
+        return
+    # Cycles whose median was learned.
+    learned.cycle_count += 1
+    weight = max(1.0 / config.shift_memory, 1.0 / learned.cycle_count)
     delta = value - learned.cycle_mean
     if not flagged or learned.cycle_count == 1:
         learned.cycle_mean += weight * delta

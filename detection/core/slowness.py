@@ -62,12 +62,23 @@ def slow_predicate(
 ) -> tuple[Callable[[SpanRow], bool], bool]:
     """The predicate "this request was slow", and whether own time is judged."""
     total_limit = threshold_ms(config, baseline.reference_ms)
+    if baseline.season is not None:
+        # Each request against what is usual at the time it started.
+        def over_limit(span: SpanRow) -> bool:
+            return span.duration_ms > threshold_ms(
+                config, baseline.reference_at(span.start)
+            )
+    else:
+
+        def over_limit(span: SpanRow) -> bool:
+            return span.duration_ms > total_limit
+
     own_limit = own_threshold_ms(config, baseline)
     if own_limit is None:
-        return (lambda s: s.duration_ms > total_limit), False
+        return over_limit, False
 
     def is_slow(span: SpanRow) -> bool:
-        if span.duration_ms > total_limit:
+        if over_limit(span):
             return True
         own_time = self_time(span)
         return own_time is not None and own_time > own_limit

@@ -29,7 +29,9 @@ def summarize(
         return None
     durations = sorted(s.duration_ms for s in bucket)
     learned = baseline.sample_count > 0
-    reference = baseline.reference_ms if learned else None
+    # The band follows the time of day (the newest request's quarter hour).
+    newest = max(s.start for s in bucket)
+    reference = baseline.reference_at(newest) if learned else None
     return BucketSummary(
         requests=len(bucket),
         errors=sum(1 for s in bucket if s.is_error),

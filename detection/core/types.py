@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from detection.core.kinds import AnomalyType, FaultKind
+from detection.core.seasonal import Season
 
 
 class EndpointKey(NamedTuple):
@@ -79,12 +80,21 @@ class Baseline:
     # as a median of two hundred.
     recent_counts: list[int] = field(default_factory=list)
     within_var: float = 0.0
+    # Cycles that held at least ``min_window_samples`` requests. An endpoint
+    # that has them learns the spread of its cycle medians from them alone, and
+    # its medians of a handful of requests are left to the latency detector; one
+    # that never has them (a probe, a gauge, a scheduled job) is a series of
+    # single values, learned and judged as such.
+    busy_cycles: int = 0
     learned_at: float | None = None  # epoch seconds of the last update
     last_seen: float | None = None  # start of the newest span seen
     # Per signal ("latency", "errors", "traffic"): epoch since when it has been
     # continuously suspicious; learning of that signal pauses meanwhile.
     suspicious_since: dict[str, float] = field(default_factory=dict)
     is_new: bool = False
+    # What this time of day usually adds to (or takes from) the latency; read
+    # each cycle from the endpoint's seasonal history, never stored here.
+    season: Season | None = None
 
     def knows_enough(self, min_samples: int) -> bool:
         """Learned enough to judge by: ``min_samples`` requests, from at least as
@@ -99,9 +109,18 @@ class Baseline:
 
     @property
     def reference_ms(self) -> float:
-        """The latency to compare against: the lower of the two levels."""
+        """The latency to compare against: the lower of the two levels (without
+        the time of day; see ``reference_at``)."""
         anchor = self.log_anchor if self.log_anchor is not None else self.log_level
         return math.exp(min(self.log_level, anchor))
+
+    def season_offset(self, epoch: float) -> float:
+        """Log factor the time of day adds to the latency expected at ``epoch``."""
+        return self.season.offset_at(epoch) if self.season is not None else 0.0
+
+    def reference_at(self, epoch: float) -> float:
+        """The reference for a request that started at ``epoch``."""
+        return self.reference_ms * math.exp(self.season_offset(epoch))
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,14 @@ def most_significant(
     return best
 
 
+def seasonal_note(baseline: Baseline, now: float) -> str:
+    """ " at 02:15 UTC, hour of day" when the expectation follows the time of day."""
+    if baseline.season is None:
+        return ""
+    described = baseline.season.describe(now)
+    return f" at {described}" if described else ""
+
+
 def succeeded(span: SpanRow) -> bool:
     """Latency is judged on requests that succeeded: failures often fail fast (or
     time out), and would drag the learned latency with them."""

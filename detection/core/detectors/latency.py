@@ -30,6 +30,7 @@ from detection.core.detectors.base import (
     Verdict,
     example_traces,
     most_significant,
+    seasonal_note,
     span_ids,
     stretches,
     succeeded,
@@ -52,7 +53,6 @@ def detect(ctx: DetectContext) -> Verdict:
     cfg, baseline = ctx.config, ctx.baseline
     if not ctx.judged_enough or not any(map(succeeded, ctx.window.judged)):
         return Verdict(SIGNAL)
-    expected = baseline.reference_ms
     is_slow, judges_own = slow_test(ctx)
     evidence = stretches(ctx, is_slow, keep=succeeded)
     whole = evidence[0]
@@ -89,7 +89,12 @@ def detect(ctx: DetectContext) -> Verdict:
         return Verdict(SIGNAL, suspicious=True)
     # "Current latency" is that of the slow requests: what the affected users see.
     observed = median([s.duration_ms for s in slow])
-    summary = f"Latency spike: {observed:.0f}ms (baseline: {expected:.0f}ms)"
+    # Expected at the time the slow requests came (the time of day may differ
+    # from the cycle's: a quarter hour may have just begun).
+    latest = max(s.start for s in slow)
+    expected = baseline.reference_at(latest)
+    season = seasonal_note(baseline, latest)
+    summary = f"Latency spike: {observed:.0f}ms (baseline: {expected:.0f}ms{season})"
     if version is not None:
         summary = (
             f"Latency spike on version {version}: {observed:.0f}ms "
@@ -104,6 +109,9 @@ def detect(ctx: DetectContext) -> Verdict:
     }
     if version is not None:
         detail["version"] = version
+    if season:
+        detail["seasonal_factor"] = round(expected / baseline.reference_ms, 3)
+        detail["usual_baseline_ms"] = round(baseline.reference_ms, 3)
     if judges_own and observed <= slowness.threshold_ms(cfg, expected):
         # Slow in its own code rather than overall: say so, with the own times.
         own_times = [t for t in (ctx.self_time(s) for s in slow) if t is not None]

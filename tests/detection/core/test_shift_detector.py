@@ -49,3 +49,14 @@ def test_a_median_of_few_requests_needs_more():
     # One request at 400 ms is within what single requests of this endpoint do.
     assert shift([400], within_var=40_000.0) == []
     assert shift([400], within_var=0.0) != []
+
+
+def test_medians_of_a_handful_of_requests_are_left_to_the_latency_detector():
+    # Nineteen requests in the cycle, all 3 x slower, on an endpoint that is
+    # busy at other times: a median of fewer than twenty is too skewed for a
+    # test in standard deviations.
+    assert shift([300] * 19, within_var=100.0, busy_cycles=100) == []
+    assert shift([300] * 20, within_var=100.0, busy_cycles=100) != []
+    # An endpoint that never had busy cycles is a series of small cycles,
+    # learned and judged as such.
+    assert shift([300], within_var=100.0, busy_cycles=0) != []
