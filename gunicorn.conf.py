@@ -26,7 +26,7 @@ else:
 
 def worker_exit(server, worker):
     # Write what the span queue still holds before the worker process ends.
-    from telemetry.writer import get_writer
+    from aiops.telemetry.writer import get_writer
 
     get_writer().stop()
 
@@ -49,7 +49,7 @@ def child_exit(server, worker):
         import django
 
         django.setup()
-        from telemetry.counters import count_lost
+        from aiops.telemetry.counters import count_lost
 
         lost = count_lost(host=socket.gethostname()[:100], pid=worker.pid)
     except Exception as exc:  # noqa: BLE001 - never take the master down

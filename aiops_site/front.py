@@ -6,8 +6,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from aiops_site.loopback import is_loopback
-from telemetry.middleware import not_recorded
+from aiops.api.loopback import is_loopback
+from aiops.telemetry.middleware import not_recorded
 
 
 @not_recorded

@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from detection.models import AnalysisRun
+from aiops.detection.models import AnalysisRun
 
 
 def _last_cycle():

@@ -65,17 +65,17 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "aiops_site",
-    "telemetry",
-    "detection",
-    "changes",
+    "aiops.telemetry",
+    "aiops.detection",
+    "aiops.changes",
     "demo_shop",
-    "notifications",
-    "dashboard",
+    "aiops.notifications",
+    "aiops.dashboard",
 ]
 
 MIDDLEWARE = [
     # Outermost, so the recorded duration covers the whole stack below it.
-    "telemetry.middleware.TelemetryMiddleware",
+    "aiops.telemetry.middleware.TelemetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,7 +90,7 @@ MIDDLEWARE = [
 # spans that other services send).
 AIOPS_TELEMETRY_ENABLED = env_bool("AIOPS_TELEMETRY_ENABLED", True)
 if not AIOPS_TELEMETRY_ENABLED:
-    MIDDLEWARE.remove("telemetry.middleware.TelemetryMiddleware")
+    MIDDLEWARE.remove("aiops.telemetry.middleware.TelemetryMiddleware")
 
 ROOT_URLCONF = "aiops_site.urls"
 
@@ -178,21 +178,19 @@ AIOPS_LOGIN_LOCKOUT = env_float("AIOPS_LOGIN_LOCKOUT", 900.0, minimum=1.0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header turns "not logged in" into a 401.
-        "aiops_site.authentication.TokenOrBearerAuthentication",
+        "aiops.api.authentication.TokenOrBearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "aiops_site.permissions.ReadAuthenticatedWriteStaff"
-    ],
+    "DEFAULT_PERMISSION_CLASSES": ["aiops.api.permissions.ReadAuthenticatedWriteStaff"],
     "DEFAULT_PARSER_CLASSES": [
-        "aiops_site.parsers.BoundedJSONParser",
+        "aiops.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "aiops_site.pagination.StrictLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "aiops.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "aiops_site.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "aiops.api.errors.exception_handler",
     # Rate limits key anonymous clients by address. X-Forwarded-For is believed only
     # as far as the proxies in front of this app set it (AIOPS_TRUSTED_PROXIES);
     # with none, the socket's address, which no client can choose.
@@ -204,18 +202,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Telemetry, anomaly detection, root-cause analysis and incidents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["aiops_site.permissions.ReadAuthenticatedWriteStaff"],
+    "SERVE_PERMISSIONS": ["aiops.api.permissions.ReadAuthenticatedWriteStaff"],
     # Swagger UI from the installed sidecar package: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "SeverityEnum": "detection.models.Severity",
-        "ChangeKindEnum": "changes.models.ChangeKind",
+        "SeverityEnum": "aiops.detection.models.Severity",
+        "ChangeKindEnum": "aiops.changes.models.ChangeKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "aiops_site.schema.add_error_responses",
+        "aiops.api.schema.add_error_responses",
     ],
 }
 
@@ -289,6 +287,10 @@ AIOPS_TELEMETRY_EXCLUDE_PATHS = env_list(
         "/healthz",
     ],
 )
+# Each request's database queries: count, time, the most repeated statement
+# (normalised, never its values); at most this many statements looked at each.
+AIOPS_CAPTURE_QUERIES = env_bool("AIOPS_CAPTURE_QUERIES", True)
+AIOPS_MAX_CAPTURED_QUERIES = env_int("AIOPS_MAX_CAPTURED_QUERIES", 200, minimum=1)
 # Synchronous writes (one INSERT per request): for tests and debugging only.
 AIOPS_TELEMETRY_SYNC = env_bool("AIOPS_TELEMETRY_SYNC", False)
 AIOPS_TELEMETRY_QUEUE_SIZE = env_int("AIOPS_TELEMETRY_QUEUE_SIZE", 50_000, minimum=1)

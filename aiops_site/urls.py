@@ -4,11 +4,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from aiops.api.routes import urlpatterns as api_urls
+from aiops.detection.api.prometheus import PrometheusMetricsView
+from aiops.telemetry.views import traces
 from aiops_site import front, health
-from aiops_site.api import urlpatterns as api_urls
 from aiops_site.login_throttle import ThrottledAuthenticationForm
-from detection.api.prometheus import PrometheusMetricsView
-from telemetry.views import traces
 
 # The admin's "View site" link leads to the dashboard.
 admin.site.site_url = "/aiops/dashboard/"
@@ -38,7 +38,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema"),
         name="api-docs",
     ),
-    path("aiops/dashboard/", include("dashboard.urls")),
+    path("aiops/dashboard/", include("aiops.dashboard.urls")),
     path("aiops/", include(api_urls)),
     path("admin/", admin.site.urls),
 ]

@@ -112,7 +112,7 @@ def command_line(pid: int) -> str:
 def server_spans(url: str, service: str) -> int:
     """SERVER spans the app stored for ``service`` (its own requests, not calls)."""
     code = (
-        "from telemetry.models import Span; "
+        "from aiops.telemetry.models import Span; "
         f"print(Span.objects.filter(service={service!r}, kind='server').count())"
     )
     output = manage("shell", "-c", code, env={"DATABASE_URL": url}, capture=True)

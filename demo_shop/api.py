@@ -6,8 +6,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aiops_site.loopback import LOCAL_ACTOR
-from aiops_site.throttling import SimulationThrottle
+from aiops.api.base import AiopsAPIMixin
+from aiops.api.loopback import LOCAL_ACTOR
+from aiops.api.throttling import SimulationThrottle
 from demo_shop import faults
 from demo_shop.models import DEMO_ENDPOINTS
 from demo_shop.serializers import (
@@ -43,8 +44,8 @@ def _by(request) -> str:
 _ENDPOINT = OpenApiParameter("endpoint", str, description="payment, /payment, ...")
 
 
-class SimulateDelayView(APIView):
-    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
+class SimulateDelayView(AiopsAPIMixin, APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops.api.loopback)
     throttle_classes = [SimulationThrottle]
 
     @extend_schema(
@@ -63,8 +64,8 @@ class SimulateDelayView(APIView):
         return Response(state.as_dict())
 
 
-class SimulateErrorView(APIView):
-    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
+class SimulateErrorView(AiopsAPIMixin, APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops.api.loopback)
     throttle_classes = [SimulationThrottle]
 
     @extend_schema(
@@ -83,8 +84,8 @@ class SimulateErrorView(APIView):
         return Response(state.as_dict())
 
 
-class SimulateClearView(APIView):
-    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
+class SimulateClearView(AiopsAPIMixin, APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops.api.loopback)
     throttle_classes = [SimulationThrottle]
 
     @extend_schema(
@@ -97,8 +98,8 @@ class SimulateClearView(APIView):
         return Response({"cleared": cleared, **_status_payload()})
 
 
-class SimulateStatusView(APIView):
-    dev_loopback = True  # the prototype's curl walk-through (aiops_site.loopback)
+class SimulateStatusView(AiopsAPIMixin, APIView):
+    dev_loopback = True  # the prototype's curl walk-through (aiops.api.loopback)
 
     @extend_schema(responses=SimulationStatusSerializer)
     def get(self, request):

@@ -12,10 +12,10 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from aiops.telemetry.middleware import record_exception, trace_context_of
+from aiops.telemetry.outgoing import outgoing_call
 from demo_shop import client
 from demo_shop.faults import InjectedFault, apply_fault
-from telemetry.middleware import record_exception, trace_context_of
-from telemetry.outgoing import outgoing_call
 
 
 def _trace_id(request) -> str | None:

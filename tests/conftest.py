@@ -26,7 +26,7 @@ def _synchronous_side_effects(settings, monkeypatch):
 
     cache.clear()
     # The endpoint names this process admitted belong to the previous test's data.
-    from telemetry.cardinality import endpoint_names
+    from aiops.telemetry.cardinality import endpoint_names
 
     endpoint_names.forget()
 

@@ -23,7 +23,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
-from detection.models import AnalysisRun, Anomaly, Incident
+from aiops.detection.models import AnalysisRun, Anomaly, Incident
 from tests.detection.traffic import Fault, shop_traffic, store
 
 ROOT = Path(__file__).resolve().parent.parent

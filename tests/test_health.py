@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from detection.analysis import run_analysis_cycle
-from detection.models import AnalysisRun
+from aiops.detection.analysis import run_analysis_cycle
+from aiops.detection.models import AnalysisRun
 
 pytestmark = pytest.mark.django_db
 

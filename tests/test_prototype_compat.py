@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from telemetry.models import Span
+from aiops.telemetry.models import Span
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db

@@ -161,7 +161,7 @@ def fill(url: str, total: int) -> float:
 CYCLE = """
 import json, resource, time
 from datetime import datetime
-from detection.analysis import run_analysis_cycle
+from aiops.detection.analysis import run_analysis_cycle
 now = datetime.fromisoformat({now!r})
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()

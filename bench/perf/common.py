@@ -227,7 +227,7 @@ def median(values) -> float:
 
 def span_count(url: str, endpoint: str | None = None) -> int:
     code = (
-        "from telemetry.models import Span; "
+        "from aiops.telemetry.models import Span; "
         f"print(Span.objects.filter(endpoint={endpoint!r}).count() "
         f"if {endpoint!r} else Span.objects.count())"
     )

@@ -51,25 +51,57 @@ from bench.perf.common import (  # noqa: E402
 )
 from bench.perf.latency import Pooled, added_p99  # noqa: E402
 
-VARIANTS = {
-    "a plain": ("aiops_site.wsgi", "sqlite", {"AIOPS_TELEMETRY_ENABLED": "0"}),
-    "b ours, SQLite": ("aiops_site.wsgi", "sqlite", {}),
-    "c OpenTelemetry": ("bench.perf.otel_wsgi", "sqlite", {}),
-    "d ours, PostgreSQL": ("aiops_site.wsgi", "postgres", {}),
+# name: (WSGI module, database, environment, records spans of its own)
+HEALTH = {
+    "a plain": ("aiops_site.wsgi", "sqlite", {"AIOPS_TELEMETRY_ENABLED": "0"}, False),
+    "b ours, SQLite": ("aiops_site.wsgi", "sqlite", {}, True),
+    "c OpenTelemetry": ("bench.perf.otel_wsgi", "sqlite", {}, False),
+    "d ours, PostgreSQL": ("aiops_site.wsgi", "postgres", {}, True),
 }
+# --scenario queries: GET /ten-queries (bench/perf/query_urls.py), a view running
+# ten SELECTs, with the middleware's query capture on and off, and OpenTelemetry's
+# Django instrumentation together with its SQLite one (a span per query).
+_QUERIES = {"DJANGO_SETTINGS_MODULE": "bench.perf.query_site"}
+QUERIES = {
+    "a plain": (
+        "aiops_site.wsgi",
+        "sqlite",
+        {**_QUERIES, "AIOPS_TELEMETRY_ENABLED": "0"},
+        False,
+    ),
+    "b ours, capture on": ("aiops_site.wsgi", "sqlite", _QUERIES, True),
+    "c ours, capture off": (
+        "aiops_site.wsgi",
+        "sqlite",
+        {**_QUERIES, "AIOPS_CAPTURE_QUERIES": "0"},
+        True,
+    ),
+    "d OTel Django+SQLite": (
+        "bench.perf.otel_wsgi",
+        "sqlite",
+        {**_QUERIES, "BENCH_OTEL_SQLITE": "1"},
+        False,
+    ),
+}
+SCENARIOS = {
+    "health": ("/health", "health", HEALTH),
+    "queries": ("/ten-queries", "ten-queries", QUERIES),
+}
+VARIANTS = HEALTH
+PATH, ENDPOINT = "/health", "health"
 # Longer than the writer's flush interval (0.5 s) plus a flush.
 PAUSE_SECONDS = 1.0
 
 
 def start(name: str, scratch: Path, extra: dict) -> tuple[Gunicorn, str]:
-    app, kind, env = VARIANTS[name]
+    app, kind, env, _ = VARIANTS[name]
     url = database_url(kind, scratch, f"aiops_bench_overhead_{name[0]}")
     return Gunicorn(app, {**env, **extra, "DATABASE_URL": url}, scratch), url
 
 
 def load_slice(server: Gunicorn, seconds: int) -> dict:
     before = server.worker_cpu()
-    result = wrk(f"{server.url}/health", seconds=seconds)
+    result = wrk(f"{server.url}{PATH}", seconds=seconds)
     after = server.worker_cpu()
     for part in ("request", "other"):
         result[f"cpu_{part}_s"] = after[part] - before[part]
@@ -87,7 +119,10 @@ def main() -> int:
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the app"
     )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="health")
     args = parser.parse_args()
+    global PATH, ENDPOINT, VARIANTS
+    PATH, ENDPOINT, VARIANTS = SCENARIOS[args.scenario]
     extra = dict(item.split("=", 1) for item in args.env)
     chosen = [n for n in VARIANTS if not args.only or n[0] in args.only + "a"]
     slices: list[dict] = []
@@ -98,7 +133,7 @@ def main() -> int:
             for name in chosen:
                 servers[name] = start(name, Path(scratch), extra)
             for server, _ in servers.values():
-                wrk(f"{server.url}/health", seconds=2)  # warm-up
+                wrk(f"{server.url}{PATH}", seconds=2)  # warm-up
             for number in range(args.slices):
                 shift = number % len(chosen)
                 results = {}
@@ -109,7 +144,7 @@ def main() -> int:
                     if args.rate:
                         time.sleep(PAUSE_SECONDS)
                         results[name]["paced"] = paced(
-                            f"{server.url}/health", args.seconds, args.rate
+                            f"{server.url}{PATH}", args.seconds, args.rate
                         )
                 base = results["a plain"]
                 for result in results.values():
@@ -133,8 +168,8 @@ def main() -> int:
                 server.stop()
         for name, (server, url) in servers.items():
             totals[name] = {
-                "served": server.served("/health"),
-                "spans": span_count(url, "health"),
+                "served": server.served(PATH),
+                "spans": span_count(url, ENDPOINT),
                 "locked_errors": server.errors_mentioning("database is locked"),
             }
             if url.startswith("postgres"):
@@ -142,7 +177,8 @@ def main() -> int:
     summary = summarize(chosen, slices, totals)
     if args.rate:
         summarize_paced(chosen, slices, summary, args.rate)
-    save_result("perf", "overhead", {"slices": slices, "summary": summary})
+    name = "overhead" if args.scenario == "health" else f"overhead_{args.scenario}"
+    save_result("perf", name, {"slices": slices, "summary": summary})
     return 0
 
 
@@ -192,7 +228,7 @@ def summarize(chosen: list[str], slices: list[dict], totals: dict) -> dict:
             "cpu_request_us": sum(r["cpu_request_s"] for r in runs) / requests * 1e6,
             "cpu_other_us": sum(r["cpu_other_s"] for r in runs) / requests * 1e6,
         }
-        recorded = not name.startswith(("a", "c"))
+        recorded = VARIANTS[name][3]
         lost = row["served"] - row["spans"] if recorded else "-"
         summary[name] = row
         print(

@@ -28,8 +28,8 @@ DAYS = 14
 
 SEED = """
 import math, random
-from detection.core.seasonal import SLOTS_PER_DAY, day_and_slot
-from detection.models import SeasonalSlot
+from aiops.detection.core.seasonal import SLOTS_PER_DAY, day_and_slot
+from aiops.detection.models import SeasonalSlot
 today, _ = day_and_slot({now})
 rng = random.Random(1)
 rows = [

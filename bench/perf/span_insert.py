@@ -9,7 +9,7 @@ first holds --preload spans, then stores 100 batches of 1,000 more, timed:
   trace ids   random: 128 random bits, what the middleware made before;
               time:   8 hex digits of epoch seconds, then 96 random bits (now);
   statements  executemany: one row per step (what the writer did before);
-              multirow: INSERTs of 256 rows, as telemetry/store.py does now.
+              multirow: INSERTs of 256 rows, as aiops/telemetry/store.py does now.
 SQLite: CPU time of this process per span (the writer thread's cost in a web
 worker). PostgreSQL: wall time per span of COPY, the middleware's path there, whose
 cost is mostly the server's. Variants alternate within each round; medians.

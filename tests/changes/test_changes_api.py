@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from changes.models import Change
-from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
+from aiops.changes.models import Change
+from aiops.telemetry.records import SpanRecord
+from aiops.telemetry.store import insert_spans
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from changes.models import Change, ServiceVersion
-from changes.versions import MAX_VERSIONS_PER_SERVICE, OTHER
-from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
+from aiops.changes.models import Change, ServiceVersion
+from aiops.changes.versions import MAX_VERSIONS_PER_SERVICE, OTHER
+from aiops.telemetry.records import SpanRecord
+from aiops.telemetry.store import insert_spans
 from tests.detection.traffic import T0, run_cycles
 
 pytestmark = pytest.mark.django_db

@@ -137,8 +137,10 @@ def walk_through(page, problems: list[str], base: str, token: str) -> None:
     assert "acknowledged" in page.locator(".messages").inner_text()
 
     page.goto(f"{base}/aiops/dashboard/map")
-    # One service, and its three endpoints with the calls between them.
-    assert page.locator("svg.service-map g.node").count() == 1 + 3
+    # One service and its three endpoints with the calls between them, and the
+    # database they query (shown as its own service, one node per caller).
+    assert page.locator("svg.service-map g.node").count() == (1 + 3) + (1 + 1)
+    assert "database" in page.locator("svg.service-map").first.text_content()
     assert page.locator("svg.service-map line.edge").count() >= 2
     shoot(page, "map")
     page.goto(f"{base}/aiops/dashboard/endpoint?service=shop&endpoint=payment")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from detection.models import Incident
+from aiops.detection.models import Incident
 from tests.conftest import make_user
 from tests.detection.traffic import Fault, run_cycles, shop_traffic, store
 
@@ -195,7 +196,7 @@ def test_the_map_draws_calls_between_endpoints_of_one_service(staff, incident):
 
 
 def test_a_change_is_marked_on_the_charts_and_in_the_timeline(staff):
-    from changes.recording import ChangeInput, record_change
+    from aiops.changes.recording import ChangeInput, record_change
 
     now = timezone.now()
     store(shop_traffic(now.timestamp() - 1200, 900, seed=1))
@@ -221,3 +222,25 @@ def test_a_change_is_marked_on_the_charts_and_in_the_timeline(staff):
     assert "shop configuration changed: payment timeout 1 s -&gt; 5 s" in charts
     assert "Change blamed" in page
     assert "slow requests on shop started" in page
+
+
+@pytest.mark.urls("tests.urls")
+def test_an_n_plus_one_incident_shows_its_queries_in_the_trace(staff):
+    from django.core.management import call_command
+
+    from aiops.telemetry.models import Span
+
+    for _ in range(5):
+        staff.get("/n-plus-one")
+    span = Span.objects.order_by("-start_time").first()
+    later = span.start_time + timedelta(seconds=1)
+    call_command("run_analysis", at=later.isoformat(), stdout=io.StringIO())
+    incident = Incident.objects.get(kind="queries")
+
+    page = staff.get(
+        f"/aiops/dashboard/incidents/{incident.public_id}?trace={span.trace_id}"
+    ).content.decode()
+
+    assert "N+1 queries in n-plus-one" in page
+    assert "database: 21 queries" in page
+    assert "20 x SELECT ... FROM django_content_type" in page

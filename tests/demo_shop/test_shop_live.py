@@ -8,7 +8,7 @@ import json
 import pytest
 import urllib3
 
-from telemetry.models import Span
+from aiops.telemetry.models import Span
 from tests.conftest import make_user, token_client
 from tests.helpers import wait_for
 

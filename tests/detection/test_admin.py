@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from detection.models import Incident
+from aiops.detection.models import Incident
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from detection.models import AnalysisRun, Incident
-from telemetry.models import Span
+from aiops.detection.models import AnalysisRun, Incident
+from aiops.telemetry.models import Span
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db

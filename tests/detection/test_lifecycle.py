@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from django.db import IntegrityError, connections, transaction
 
-from detection.analysis import run_analysis_cycle
-from detection.models import AnalysisRun, Incident
+from aiops.detection.analysis import run_analysis_cycle
+from aiops.detection.models import AnalysisRun, Incident
 from tests.detection.traffic import HEALTHY, T0, Fault, run_cycles, shop_traffic, store
 
 SLOW = Fault(payment_delay_ms=1500)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from detection.models import Incident
-from telemetry.models import Span
+from aiops.detection.models import Incident
+from aiops.telemetry.models import Span
 from tests.detection.traffic import T0, Fault, shop_traffic, store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from detection.models import AnalysisRun, Incident
-from telemetry.models import Span
-from telemetry.retention import prune_spans
+from aiops.detection.models import AnalysisRun, Incident
+from aiops.telemetry.models import Span
+from aiops.telemetry.retention import prune_spans
 from tests.detection.traffic import Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from detection.models import EndpointBaseline, Incident
+from aiops.detection.models import EndpointBaseline, Incident
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_a_persistent_fault_is_not_learned_away():
 def test_404_storm_on_unknown_urls_is_not_an_incident():
     from datetime import UTC, datetime
 
-    from telemetry.records import SpanRecord
+    from aiops.telemetry.records import SpanRecord
 
     store(shop_traffic(T0, WARMUP, seed=9))
     scan = [

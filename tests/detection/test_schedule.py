@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.scheduler import scheduler
 
-from detection.models import AnalysisRun
-from detection.schedule import ANALYSIS_SCHEDULE, cron_for_interval
+from aiops.detection.models import AnalysisRun
+from aiops.detection.schedule import ANALYSIS_SCHEDULE, cron_for_interval
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def test_setup_registers_the_30_second_schedule_once():
     schedule = Schedule.objects.get(name=ANALYSIS_SCHEDULE)
     assert schedule.schedule_type == Schedule.CRON
     assert schedule.cron == "* * * * * */30"  # croniter: seconds field LAST
-    assert schedule.func == "detection.tasks.run_scheduled_analysis"
+    assert schedule.func == "aiops.detection.tasks.run_scheduled_analysis"
     assert sorted(Schedule.objects.values_list("name", flat=True)) == [
         "aiops-analysis",
         "aiops-notifications",

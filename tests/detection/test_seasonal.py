@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from detection.core.seasonal import day_and_slot
-from detection.models import EndpointRollup, SeasonalSlot
-from detection.selectors import to_datetime
+from aiops.detection.core.seasonal import day_and_slot
+from aiops.detection.models import EndpointRollup, SeasonalSlot
+from aiops.detection.selectors import to_datetime
 from tests.detection.traffic import T0, run_cycles, shop_traffic, store
 
 ROOT = Path(__file__).resolve().parents[2]

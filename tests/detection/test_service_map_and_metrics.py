@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from telemetry.models import Span
+from aiops.telemetry.models import Span
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db

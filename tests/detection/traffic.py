@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from django.core.management import call_command
 
-from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
+from aiops.telemetry.records import SpanRecord
+from aiops.telemetry.store import insert_spans
 
 T0 = datetime(2026, 1, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 

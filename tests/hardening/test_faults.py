@@ -16,10 +16,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from detection.analysis import run_analysis_cycle
-from detection.models import AnalysisLease, Anomaly, Incident
-from telemetry.models import Span
-from telemetry.writer import get_writer
+from aiops.detection.analysis import run_analysis_cycle
+from aiops.detection.models import AnalysisLease, Anomaly, Incident
+from aiops.telemetry.models import Span
+from aiops.telemetry.writer import get_writer
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 from tests.helpers import wait_for
 

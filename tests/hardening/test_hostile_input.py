@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import call_command
 
-from detection.models import EndpointBaseline, Incident
-from notifications.models import Channel, Notification
-from telemetry.ingest_auth import create_ingest_token
-from telemetry.models import Span
-from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
+from aiops.detection.models import EndpointBaseline, Incident
+from aiops.notifications.models import Channel, Notification
+from aiops.telemetry.ingest_auth import create_ingest_token
+from aiops.telemetry.models import Span
+from aiops.telemetry.records import SpanRecord
+from aiops.telemetry.store import insert_spans
 from tests.detection.traffic import T0, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db
@@ -168,8 +168,8 @@ def test_an_error_storm_opens_a_bounded_number_of_incidents_and_one_storm(
 
 
 def test_notifications_per_channel_are_capped(settings):
-    from detection.models import IncidentStatus
-    from notifications.services import record_events
+    from aiops.detection.models import IncidentStatus
+    from aiops.notifications.services import record_events
 
     settings.AIOPS_NOTIFY_MAX_PER_CHANNEL = 3
     Channel.objects.create(name="hook", kind="webhook", url="https://hooks.example/x")
@@ -304,9 +304,9 @@ def test_a_storm_of_new_services_does_not_swallow_a_real_fault(settings):
 
 
 def test_a_service_wide_root_is_known_when_its_service_is(db):
-    from detection.core.rca import SERVICE_WIDE
-    from detection.core.types import EndpointKey
-    from detection.storms import Budget
+    from aiops.detection.core.rca import SERVICE_WIDE
+    from aiops.detection.core.types import EndpointKey
+    from aiops.detection.storms import Budget
 
     EndpointBaseline.objects.create(
         service="shop", endpoint="checkout", sample_count=500
@@ -322,7 +322,7 @@ def test_a_flood_of_versions_costs_a_bounded_cycle_and_deploys_nothing_more(
 ):
     # Healthy payment traffic, then 5,000 spans in one cycle, each with a version
     # of its own, a tenth of them failing.
-    from changes.models import Change, ServiceVersion
+    from aiops.changes.models import Change, ServiceVersion
 
     store(shop_traffic(T0, 600, seed=1))
     run_cycles(T0, T0 + 600)

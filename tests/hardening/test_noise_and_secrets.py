@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from detection.models import Incident
-from telemetry.models import Span
+from aiops.detection.models import Incident
+from aiops.telemetry.models import Span
 from tests.detection.traffic import run_cycles, shop_traffic, store
 
 ROOT = Path(__file__).resolve().parents[2]

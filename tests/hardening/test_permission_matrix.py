@@ -10,9 +10,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from changes.models import Change
-from detection.models import Anomaly, EndpointBaseline, Incident
-from notifications.models import Channel, Notification, Silence
+from aiops.changes.models import Change
+from aiops.detection.models import Anomaly, EndpointBaseline, Incident
+from aiops.notifications.models import Channel, Notification, Silence
 from tests.conftest import make_user, token_client
 
 pytestmark = pytest.mark.django_db

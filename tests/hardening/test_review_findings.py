@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from django.core.cache import cache
 
-from detection.models import EndpointBaseline, Incident
-from notifications.models import Channel, Notification
-from notifications.payloads import slack
-from telemetry.counters import count_lost
-from telemetry.ingest_auth import create_ingest_token
-from telemetry.models import ProcessStats, Span
+from aiops.detection.models import EndpointBaseline, Incident
+from aiops.notifications.models import Channel, Notification
+from aiops.notifications.payloads import slack
+from aiops.telemetry.counters import count_lost
+from aiops.telemetry.ingest_auth import create_ingest_token
+from aiops.telemetry.models import ProcessStats, Span
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from telemetry.ingest_auth import create_ingest_token
+from aiops.telemetry.ingest_auth import create_ingest_token
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from notifications.models import Channel, Silence
+from aiops.notifications.models import Channel, Silence
 
 pytestmark = pytest.mark.django_db
 SLACK = "https://hooks.slack.com/services/T0001/B0002/abcdefghSECRETxyz1"

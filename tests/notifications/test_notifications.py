@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from changes.recording import ChangeInput, record_change
-from detection.actions import incident_acknowledge, incident_resolve
-from detection.models import Incident
-from notifications.models import Channel, Notification, Silence
-from notifications.services import dispatch_due
+from aiops.changes.recording import ChangeInput, record_change
+from aiops.detection.actions import incident_acknowledge, incident_resolve
+from aiops.detection.models import Incident
+from aiops.notifications.models import Channel, Notification, Silence
+from aiops.notifications.services import dispatch_due
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db

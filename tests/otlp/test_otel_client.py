@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from changes.models import Change
-from detection.models import DependencyEdge, Incident
-from telemetry.ingest_auth import create_ingest_token
-from telemetry.models import Span
+from aiops.changes.models import Change
+from aiops.detection.models import DependencyEdge, Incident
+from aiops.telemetry.ingest_auth import create_ingest_token
+from aiops.telemetry.models import Span
 from tests.detection.traffic import T0, run_cycles
 
 ROOT = Path(__file__).resolve().parents[2]

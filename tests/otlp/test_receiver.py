@@ -14,9 +14,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from telemetry.ingest_auth import create_ingest_token
-from telemetry.models import Span
-from telemetry.otlp import ingest
+from aiops.telemetry.ingest_auth import create_ingest_token
+from aiops.telemetry.models import Span
+from aiops.telemetry.otlp import ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def post(client, body, content_type="application/json", **headers):
 
 
 def as_protobuf(document: dict) -> bytes:
-    from telemetry.otlp.decoding import JSON, decode
+    from aiops.telemetry.otlp.decoding import JSON, decode
 
     return decode(json.dumps(document).encode(), JSON).SerializeToString()
 

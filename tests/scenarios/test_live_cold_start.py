@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import urllib3
 
-from detection.models import EndpointBaseline
+from aiops.detection.models import EndpointBaseline
 from tests.conftest import make_user, token_client
 from tests.scenarios.timeline import incidents
 

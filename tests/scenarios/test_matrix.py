@@ -13,9 +13,9 @@ import random
 
 import pytest
 
-from detection.models import EndpointBaseline
-from telemetry.models import Span
-from telemetry.records import SpanRecord
+from aiops.detection.models import EndpointBaseline
+from aiops.telemetry.models import Span
+from aiops.telemetry.records import SpanRecord
 from tests.detection.traffic import T0, Fault, shop_traffic
 from tests.scenarios.timeline import Timeline, health_checks, incidents, moment
 

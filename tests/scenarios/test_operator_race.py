@@ -12,8 +12,8 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
-from detection.actions import incident_acknowledge, incident_resolve
-from detection.models import Incident
+from aiops.detection.actions import incident_acknowledge, incident_resolve
+from aiops.detection.models import Incident
 from tests.detection.traffic import T0, Fault
 from tests.helpers import wait_for
 from tests.scenarios.timeline import Timeline, incidents, moment

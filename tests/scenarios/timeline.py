@@ -23,8 +23,8 @@ import time_machine
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
+from aiops.telemetry.records import SpanRecord
+from aiops.telemetry.store import insert_spans
 from tests.conftest import make_user, token_client
 from tests.detection.traffic import HEALTHY, Fault, shop_traffic
 

@@ -5,8 +5,8 @@ import time
 import pytest
 from django.db import connection
 
-from telemetry.models import Span
-from telemetry.writer import get_writer
+from aiops.telemetry.models import Span
+from aiops.telemetry.writer import get_writer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls")]
 

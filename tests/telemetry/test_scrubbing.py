@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from telemetry.scrubbing import STACK_LIMIT, scrub, scrub_stack
+from aiops.telemetry.scrubbing import STACK_LIMIT, scrub, scrub_stack
 
 SECRETS = [
     ("password=hunter2&next=/", "hunter2"),
@@ -57,6 +57,6 @@ def test_long_stack_keeps_its_end():
 
 
 def test_names_lose_control_characters():
-    from telemetry.scrubbing import clean_name
+    from aiops.telemetry.scrubbing import clean_name
 
     assert clean_name("shop\x00\n/payment\t") == "shop /payment"

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from telemetry.models import Span
-from telemetry.records import SpanRecord
-from telemetry.store import insert_spans
-from telemetry.writer import SpanWriter
+from aiops.telemetry.models import Span
+from aiops.telemetry.records import SpanRecord
+from aiops.telemetry.store import insert_spans
+from aiops.telemetry.writer import SpanWriter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,13 +5,13 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from aiops_site.accounts import ensure_staff_account
-from detection.schedule import (
+from aiops.detection.schedule import (
     ensure_analysis_schedule,
     ensure_notification_schedule,
     ensure_prune_schedule,
 )
-from telemetry.ingest_auth import ensure_default_ingest_token
+from aiops.telemetry.ingest_auth import ensure_default_ingest_token
+from aiops_site.accounts import ensure_staff_account
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from itertools import count
 
-from detection.config import DetectionConfig
-from detection.core.analyze import CycleInput, CycleResult, analyze
-from detection.core.types import Baseline, CallEdge, EndpointKey, SpanRow
+from aiops.detection.config import DetectionConfig
+from aiops.detection.core.analyze import CycleInput, CycleResult, analyze
+from aiops.detection.core.types import Baseline, CallEdge, EndpointKey, SpanRow
 
 NOW = 1_800_000_000.0
 CONFIG = DetectionConfig()

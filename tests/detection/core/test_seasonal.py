@@ -1,10 +1,15 @@
-"""The time-of-day expectation (``detection.core.seasonal``) on plain data."""
+"""The time-of-day expectation (``aiops.detection.core.seasonal``) on plain data."""
 
 from __future__ import annotations
 
 import math
 
-from detection.core.seasonal import SlotDay, day_and_slot, expected_offset, season_for
+from aiops.detection.core.seasonal import (
+    SlotDay,
+    day_and_slot,
+    expected_offset,
+    season_for,
+)
 from tests.detection.core.plain import NOW, baseline, run, span
 
 DAY, SLOT = day_and_slot(NOW)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from detection.core.types import CallEdge
+from aiops.detection.core.types import CallEdge
 from tests.detection.core.plain import NOW, baseline, key, run, span
 
 

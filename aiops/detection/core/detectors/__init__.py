@@ -1,0 +1,12 @@
+"""The registered detectors, in the order they run."""
+
+from aiops.detection.core.detectors import (
+    errors,
+    latency,
+    n_plus_one,
+    query_count,
+    shift,
+    silence,
+)
+
+DETECTORS = (latency, shift, errors, silence, n_plus_one, query_count)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "aiops.notifications"
+    label = "notifications"
+    verbose_name = "Notifications"
