@@ -38,6 +38,7 @@ _GRAVITY = {
     AnomalyType.SILENCE: 3,
     AnomalyType.LATENCY: 2,
     AnomalyType.SHIFT: 1,
+    AnomalyType.SERIES: 1,
     AnomalyType.ERRORS: 2,
     AnomalyType.CALLS: 1,
 }

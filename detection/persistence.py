@@ -38,6 +38,7 @@ _BASELINE_FIELDS = [
     "recent_counts",
     "within_var",
     "busy_cycles",
+    "series",
     "learned_at",
     "last_seen",
     "suspicious_since",

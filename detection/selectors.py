@@ -98,6 +98,7 @@ def baseline_from_row(row: EndpointBaseline) -> Baseline:
         recent_counts=list(row.recent_counts or []),
         within_var=row.within_var,
         busy_cycles=row.busy_cycles,
+        series=dict(row.series or {}),
         learned_at=row.learned_at.timestamp() if row.learned_at else None,
         last_seen=row.last_seen.timestamp() if row.last_seen else None,
         suspicious_since=dict(row.suspicious_since or {}),

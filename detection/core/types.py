@@ -86,6 +86,9 @@ class Baseline:
     # that never has them (a probe, a gauge, a scheduled job) is a series of
     # single values, learned and judged as such.
     busy_cycles: int = 0
+    # The series detector's state while the endpoint has never been busy
+    # (``detection.core.detectors.series``): plain JSON.
+    series: dict = field(default_factory=dict)
     learned_at: float | None = None  # epoch seconds of the last update
     last_seen: float | None = None  # start of the newest span seen
     # Per signal ("latency", "errors", "traffic"): epoch since when it has been
