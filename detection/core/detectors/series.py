@@ -33,7 +33,7 @@ first N steps of an unbounded noise: three in a new 30 s probe's first day, then
 fewer each day), the level test about one in 5,000 steps.
 
 The state (``Baseline.series``) is plain JSON: the last ``WINDOW`` values, two
-runs of ``SCORE_RUN`` scores and a few numbers, about 2 KB.
+runs of ``SCORE_RUN`` scores and a few numbers, 3-4 KB.
 """
 
 from __future__ import annotations
