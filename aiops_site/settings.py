@@ -273,6 +273,9 @@ AIOPS_CHANGE_WINDOW = env_int("AIOPS_CHANGE_WINDOW", 900, minimum=0)
 # Learn what each quarter hour of the day usually does to an endpoint's latency
 # (a nightly batch, a morning cold cache) and expect it (detection.core.seasonal).
 AIOPS_SEASONAL = env_bool("AIOPS_SEASONAL", True)
+# Judge endpoints that behave as sampled series (a probe, a scheduled job: one
+# value a cycle) with the series detector (detection.core.detectors.series).
+AIOPS_SERIES = env_bool("AIOPS_SERIES", True)
 # Path prefixes the middleware does not record: the tool's own surfaces.
 AIOPS_TELEMETRY_EXCLUDE_PATHS = env_list(
     "AIOPS_TELEMETRY_EXCLUDE_PATHS",

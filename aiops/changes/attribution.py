@@ -100,7 +100,7 @@ def _threshold_ms(group: Group, service: str) -> float | None:
         for f in group.findings
         if f.key.service == service
         and f.expected
-        and f.type in (AnomalyType.LATENCY, AnomalyType.SHIFT)
+        and f.type in (AnomalyType.LATENCY, AnomalyType.SHIFT, AnomalyType.SERIES)
     ]
     if not expected:
         return None

@@ -44,6 +44,9 @@ class DetectionConfig:
     shift_memory: float = 2000.0  # cycles of history in the long-run mean/variance
     # Learn and expect latency by time of day (detection.core.seasonal).
     seasonal: bool = True
+    # Judge endpoints that behave as sampled series (one value a cycle: probes,
+    # scheduled jobs) as series (detection.core.detectors.series).
+    series: bool = True
 
     @property
     def effective_window(self) -> float:

@@ -39,6 +39,7 @@ _GRAVITY = {
     AnomalyType.SILENCE: 3,
     AnomalyType.LATENCY: 2,
     AnomalyType.SHIFT: 1,
+    AnomalyType.SERIES: 1,
     AnomalyType.ERRORS: 2,
     AnomalyType.CALLS: 1,
     # The N+1 names the statement; a higher count alone says less.

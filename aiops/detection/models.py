@@ -40,6 +40,12 @@ class EndpointBaseline(models.Model):
         null=True, blank=True, help_text="Typical database queries per request."
     )
     query_samples = models.BigIntegerField(default=0, db_default=0)
+    series = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="State of the series detector, for an endpoint that never had "
+        "a busy cycle (detection.core.detectors.series).",
+    )
     learned_at = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     suspicious_since = models.JSONField(default=dict, blank=True)
@@ -264,6 +270,7 @@ class Anomaly(models.Model):
     class Type(models.TextChoices):
         LATENCY = AnomalyType.LATENCY.value, AnomalyType.LATENCY.label
         SHIFT = AnomalyType.SHIFT.value, AnomalyType.SHIFT.label
+        SERIES = AnomalyType.SERIES.value, AnomalyType.SERIES.label
         ERRORS = AnomalyType.ERRORS.value, AnomalyType.ERRORS.label
         SILENCE = AnomalyType.SILENCE.value, AnomalyType.SILENCE.label
         CALLS = AnomalyType.CALLS.value, AnomalyType.CALLS.label

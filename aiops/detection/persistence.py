@@ -39,6 +39,7 @@ _BASELINE_FIELDS = [
     "busy_cycles",
     "query_level",
     "query_samples",
+    "series",
     "learned_at",
     "last_seen",
     "suspicious_since",

@@ -112,6 +112,7 @@ def baseline_from_row(row: EndpointBaseline) -> Baseline:
         busy_cycles=row.busy_cycles,
         query_level=row.query_level,
         query_samples=row.query_samples,
+        series=dict(row.series or {}),
         learned_at=row.learned_at.timestamp() if row.learned_at else None,
         last_seen=row.last_seen.timestamp() if row.last_seen else None,
         suspicious_since=dict(row.suspicious_since or {}),

@@ -1,6 +1,6 @@
 """Request telemetry: one SERVER span per request, recorded without ever breaking it.
 
-The span carries the request's database work (``telemetry.queries``): queries
+The span carries the request's database work (``aiops.telemetry.queries``): queries
 run, their time, and the statement run most often.
 """
 

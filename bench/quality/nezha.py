@@ -97,7 +97,7 @@ def _time_lost_ms(incident: dict) -> float:
     total = 0.0
     for anomaly in incident["anomalies"]:
         first = (anomaly.get("history") or [anomaly])[0]
-        if anomaly["type"] in ("latency_anomaly", "latency_shift"):
+        if anomaly["type"] in ("latency_anomaly", "latency_shift", "latency_series"):
             samples = first.get("samples", anomaly["sample_count"])
             total += max(first["observed"] - first["expected"], 0.0) * samples
     return total

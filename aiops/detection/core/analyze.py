@@ -10,7 +10,13 @@ from aiops.detection.core import baseline as baselines_
 from aiops.detection.core import seasonal, slowness
 from aiops.detection.core.calls import CallStats, collect_calls
 from aiops.detection.core.database import with_database_calls
-from aiops.detection.core.detectors import DETECTORS, latency, missing_calls
+from aiops.detection.core.detectors import (
+    DETECTORS,
+    latency,
+    missing_calls,
+    series,
+    shift,
+)
 from aiops.detection.core.detectors.base import DetectContext
 from aiops.detection.core.kinds import AnomalyType
 from aiops.detection.core.rca import build_groups
@@ -27,6 +33,13 @@ from aiops.detection.core.types import (
 )
 from aiops.detection.core.window import EndpointWindow, TraceIndex, group_by_endpoint
 from aiops.detection.core.witness import Witnesses
+
+# What the series detector stands in for on an endpoint that behaves as a
+# sampled series (``series.regular``): the signals of the detectors it replaces
+# there. Their tests assume cycles of many requests; on a series of single
+# values their alarms came on top of its own (NAB: 200 false alarms with them,
+# 78 without). A quiet endpoint with irregular traffic keeps them.
+SERIES_REPLACES = frozenset({latency.SIGNAL, shift.SIGNAL})
 
 
 @dataclass
@@ -121,8 +134,18 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         suspicious: set[str] = set()
         flagged: set[str] = set()
         mine: list[Finding] = []
+        verdicts = []
+        series_state, replaced = None, frozenset()
+        if config.series and series.applies(context):
+            verdict, series_state = series.detect(context)
+            verdicts.append((series, verdict))
+            if series.regular(series_state):
+                replaced = SERIES_REPLACES
         for detector in DETECTORS:
-            verdict = detector.detect(context)
+            if detector.SIGNAL in replaced:
+                continue
+            verdicts.append((detector, detector.detect(context)))
+        for detector, verdict in verdicts:
             if verdict.finding is not None:
                 finding = verdict.finding
                 if finding.opens_incident and key in data.evidence_since:
@@ -157,6 +180,11 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             slow_clustering=clustering,
             config=config,
         )
+        if series_state is not None:
+            learned[key].series = series_state
+        elif learned[key].busy_cycles and learned[key].series:
+            # Busy after all: judged by the other detectors from now on.
+            learned[key].series = {}
 
     findings.extend(
         missing_calls.detect(
@@ -190,7 +218,7 @@ def _judged_since(detector, context: DetectContext, finding: Finding, since: flo
     if finding.type == AnomalyType.SILENCE:
         # Evidence of absence: the quiet stretch itself must follow the resolve.
         fresh = finding.window_start >= since
-    elif finding.type == AnomalyType.SHIFT:
+    elif finding.type in (AnomalyType.SHIFT, AnomalyType.SERIES):
         cycles = finding.detail.get("cycles", 1)
         fresh = context.now - cycles * context.config.interval >= since
     else:

@@ -18,6 +18,7 @@ from enum import StrEnum
 class AnomalyType(StrEnum):
     LATENCY = "latency_anomaly"
     SHIFT = "latency_shift"
+    SERIES = "latency_series"
     ERRORS = "error_spike"
     SILENCE = "timeout_issue"
     CALLS = "call_change"
@@ -47,6 +48,7 @@ class FaultKind(StrEnum):
 LABELS = {
     AnomalyType.LATENCY: "Latency anomaly",
     AnomalyType.SHIFT: "Latency shift",
+    AnomalyType.SERIES: "Latency series",
     AnomalyType.ERRORS: "Error spike",
     AnomalyType.SILENCE: "Silent endpoint",
     AnomalyType.CALLS: "Calls missing",
@@ -56,6 +58,7 @@ LABELS = {
 SHORT = {
     AnomalyType.LATENCY: "latency",
     AnomalyType.SHIFT: "shift",
+    AnomalyType.SERIES: "series",
     AnomalyType.ERRORS: "errors",
     AnomalyType.SILENCE: "timeout",
     AnomalyType.CALLS: "calls",

@@ -97,6 +97,9 @@ class Baseline:
     # learned like the rest), and how many captured requests it learned from.
     query_level: float | None = None
     query_samples: int = 0
+    # The series detector's state while the endpoint has never been busy
+    # (``aiops.detection.core.detectors.series``): plain JSON.
+    series: dict = field(default_factory=dict)
     learned_at: float | None = None  # epoch seconds of the last update
     last_seen: float | None = None  # start of the newest span seen
     # Per signal ("latency", "errors", "traffic"): epoch since when it has been
