@@ -14,12 +14,12 @@ def noise(n: int, seed: int = 1, low: float = 90.0, high: float = 110.0):
 
 
 def alarms(values, state=None, *, through_json=False, counts=None):
-    """(step, alarm) for every alarm the series raises."""
+    """(step, alarm) for every alarm the series raises (not its ongoing ones)."""
     state = {} if state is None else state
     found = []
     for i, value in enumerate(values):
         alarm = series.step(state, value, counts[i] if counts else 1)
-        if alarm is not None:
+        if alarm is not None and not alarm.ongoing:
             found.append((i, alarm))
         if through_json:
             state = json.loads(json.dumps(state))
@@ -74,6 +74,21 @@ def test_a_drop_alarms_too():
     values[300:] = [v - 60 for v in values[300:]]
     [(at, alarm)] = [(i, a) for i, a in alarms(values) if i >= 200]
     assert (at, alarm.direction) == (300, "down")
+
+
+def test_a_drop_that_lasts_is_ongoing_through_the_rest_then_learned():
+    values = noise(600)
+    values[300:] = [v - 60 for v in values[300:]]
+    state: dict = {}
+    ongoing = []
+    for i, value in enumerate(values):
+        alarm = series.step(state, value)
+        if alarm is not None and alarm.ongoing:
+            ongoing.append(i)
+            assert (alarm.test, alarm.direction) == ("range", "down")
+    # Every quiet step after the alarm at 300 keeps it going; after them the
+    # lower level is the series' normal.
+    assert ongoing == list(range(301, 300 + series.REST))
 
 
 def test_the_state_is_plain_json_and_decides_the_same():

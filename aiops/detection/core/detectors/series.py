@@ -85,6 +85,9 @@ class Alarm:
     low: float  # what was expected, as a range
     high: float
     score: float  # sd above the usual (level and spread); 0 for the range
+    # A value of the quiet steps after an alarm, still beyond what was expected
+    # before it: keeps the incident open, never opens one.
+    ongoing: bool = False
 
 
 def applies(ctx: DetectContext) -> bool:
@@ -188,7 +191,7 @@ def step(state: dict, value: float, count: int = 1) -> Alarm | None:
 
     if state["quiet"] > 0:
         state["quiet"] -= 1
-        return None
+        return _still_beyond(state, value)
     if not regular(state):
         return None
     alarm = None
@@ -220,11 +223,39 @@ def step(state: dict, value: float, count: int = 1) -> Alarm | None:
         )
     if alarm is not None:
         state["quiet"] = REST
+        # Range and level alarms have a side to stay beyond; a spread has none.
+        state["hold"] = None if alarm.test == "spread" else _hold(alarm)
     return alarm
+
+
+def _hold(alarm: Alarm) -> list:
+    return [alarm.test, alarm.direction, alarm.expected, alarm.low, alarm.high]
+
+
+def _still_beyond(state: dict, value: float) -> Alarm | None:
+    """During the quiet steps after an alarm: the value, while it stays beyond
+    the side it left (the range, or the level's band), as an ongoing alarm. A
+    fault that lasts keeps its incident open; once the series is back, or the
+    quiet steps are over (what lasts that long is the new normal, learned),
+    the incident resolves itself."""
+    hold = state.get("hold")
+    if not hold:
+        return None
+    test, direction, expected, low, high = hold
+    if state["quiet"] == 0 or not (value > high if direction == "up" else value < low):
+        state["hold"] = None
+        return None
+    return Alarm(test, direction, value, expected, low, high, 0.0, ongoing=True)
 
 
 def _summary(alarm: Alarm, factor: float, note: str) -> str:
     observed, low, high = (x * factor for x in (alarm.observed, alarm.low, alarm.high))
+    if alarm.ongoing and alarm.test == "level":
+        side = "above" if alarm.direction == "up" else "below"
+        return (
+            f"Latency series still {side} its usual {max(low, 0.0):.1f}-{high:.1f}ms: "
+            f"{observed:.1f}ms{note}"
+        )
     if alarm.test == "range":
         return (
             f"Latency series left its range: {observed:.1f}ms, "
@@ -271,6 +302,7 @@ def detect(ctx: DetectContext) -> tuple[Verdict, dict]:
         sample_count=len(recent),
         severity=_severity(alarm),
         summary=_summary(alarm, factor, seasonal_note(ctx.baseline, ctx.now)),
+        opens_incident=not alarm.ongoing,
         window_start=recent[0].start if recent else ctx.window.start,
         window_end=ctx.window.end,
         bad_span_ids=span_ids(recent),
@@ -279,7 +311,8 @@ def detect(ctx: DetectContext) -> tuple[Verdict, dict]:
             "test": alarm.test,
             "direction": alarm.direction,
             "score": round(alarm.score, 2),
-            "cycles": 1 if alarm.test == "range" else RECENT,
+            "cycles": 1 if alarm.test == "range" or alarm.ongoing else RECENT,
+            "ongoing": alarm.ongoing,
         },
     )
     return Verdict(SIGNAL, finding, suspicious=True), state
