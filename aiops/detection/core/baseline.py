@@ -151,7 +151,8 @@ def learn(
         return learned
     # Learned without the time of day: the level is what a request would take
     # at a quarter hour with no seasonal pattern.
-    logs = [_log(d) for d in deseasonalised(baseline, served)]
+    durations = deseasonalised(baseline, served)
+    logs = [_log(d) for d in durations]
     moments = slowness.moments_in(s.start for s in served)
     if not judging:
         _learn_pooled(learned, baseline, logs, moments, self_times, now, config)
@@ -170,9 +171,7 @@ def learn(
             taught="latency" not in flagged and not remarkable,
             config=config,
         )
-    _learn_cycle_median(
-        learned, deseasonalised(baseline, served), "shift" in blocked, config
-    )
+    _learn_cycle_median(learned, durations, "shift" in blocked, config)
     return learned
 
 

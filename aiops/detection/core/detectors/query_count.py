@@ -20,6 +20,7 @@ from aiops.detection.core.detectors.base import (
     Verdict,
     example_traces,
     span_ids,
+    stretches,
 )
 from aiops.detection.core.detectors.n_plus_one import quoted, repeating
 from aiops.detection.core.kinds import AnomalyType
@@ -47,20 +48,16 @@ def detect(ctx: DetectContext) -> Verdict:
         return Verdict(SIGNAL)
     window = ctx.window
     bar = max(RATIO * level, level + MIN_EXTRA)
-    judged = [s for s in window.judged if _counted(s)]
-    middle = window.end - (window.end - window.start) / 2
-    recent = [s for s in judged if s.start > middle]
-    worst: tuple[float, list[SpanRow], list[SpanRow]] | None = None
-    for spans in (judged, recent):
-        if len(spans) < MIN_REQUESTS:
-            continue
-        heavy = [s for s in spans if s.query_count >= bar]
-        share = len(heavy) / len(spans)
-        if worst is None or share > worst[0]:
-            worst = (share, spans, heavy)
-    if worst is None or worst[0] < 0.5:
+    # The whole window and its recent half.
+    judged = [
+        e
+        for e in stretches(ctx, lambda s: s.query_count >= bar, keep=_counted)[:2]
+        if len(e.spans) >= MIN_REQUESTS
+    ]
+    worst = max(judged, key=lambda e: e.fraction, default=None)
+    if worst is None or worst.fraction < 0.5:
         return Verdict(SIGNAL)
-    share, spans, bad = worst
+    share, spans, bad = worst.fraction, worst.spans, worst.bad
     opens = share >= MIN_SHARE
     if not opens and not ctx.in_incident:
         # Half of them: not enough to page, too many to learn from.
