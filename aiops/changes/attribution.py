@@ -217,6 +217,10 @@ def explain(incident, group: Group, *, now: datetime) -> dict | None:
     """The change that made this incident's fault, with its evidence, or None.
 
     Stores the fault's onset in ``incident.evidence`` the first time."""
+    if incident.kind == FaultKind.TRAFFIC:
+        # A surge or a drop is how many requests came, not how they were
+        # served: there are no bad requests to compare before and after.
+        return None
     evidence = incident.evidence
     if evidence.get("onset"):
         onset = datetime.fromisoformat(evidence["onset"])

@@ -45,6 +45,8 @@ _GRAVITY = {
     # The N+1 names the statement; a higher count alone says less.
     AnomalyType.N_PLUS_ONE: 2,
     AnomalyType.QUERY_COUNT: 1,
+    AnomalyType.TRAFFIC_DROP: 1,
+    AnomalyType.TRAFFIC_SURGE: 1,
 }
 
 
@@ -55,7 +57,7 @@ def _badness(finding: Finding | None) -> list[float]:
         score = finding.observed
     elif finding.type == AnomalyType.SILENCE:
         score = finding.expected
-    elif finding.type == AnomalyType.CALLS:
+    elif finding.type in (AnomalyType.CALLS, AnomalyType.TRAFFIC_DROP):
         score = 1.0 - finding.ratio
     else:
         score = finding.ratio

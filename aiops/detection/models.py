@@ -100,6 +100,7 @@ class FaultKindChoice(models.TextChoices):
     LATENCY = FaultKind.LATENCY.value, "Latency"
     ERRORS = FaultKind.ERRORS.value, "Errors"
     QUERIES = FaultKind.QUERIES.value, "Queries"
+    TRAFFIC = FaultKind.TRAFFIC.value, "Traffic"
 
 
 class Incident(models.Model):
@@ -276,6 +277,11 @@ class Anomaly(models.Model):
         CALLS = AnomalyType.CALLS.value, AnomalyType.CALLS.label
         N_PLUS_ONE = AnomalyType.N_PLUS_ONE.value, AnomalyType.N_PLUS_ONE.label
         QUERY_COUNT = AnomalyType.QUERY_COUNT.value, AnomalyType.QUERY_COUNT.label
+        TRAFFIC_SURGE = (
+            AnomalyType.TRAFFIC_SURGE.value,
+            AnomalyType.TRAFFIC_SURGE.label,
+        )
+        TRAFFIC_DROP = AnomalyType.TRAFFIC_DROP.value, AnomalyType.TRAFFIC_DROP.label
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="anomalies"
@@ -449,6 +455,9 @@ class SeasonalSlot(models.Model):
     )
     requests = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(
+        default=0.0, help_text="Seconds of the quarter hour the analysis watched."
+    )
 
     class Meta:
         constraints = [

@@ -272,5 +272,6 @@ def save_season(result: CycleResult, now: float) -> None:
             row.offset_sum += observation.offset
         row.requests += observation.requests
         row.errors += observation.errors
+        row.seconds = min(row.seconds + observation.seconds, seasonal.SLOT_SECONDS)
     SeasonalSlot.objects.bulk_create(created, batch_size=500)
-    update_rows(changed, ["cycles", "offset_sum", "requests", "errors"])
+    update_rows(changed, ["cycles", "offset_sum", "requests", "errors", "seconds"])

@@ -127,11 +127,20 @@ def seasons(*, since: float, now: float) -> dict[EndpointKey, seasonal.Season]:
     rows = SeasonalSlot.objects.filter(
         slot__in=seasonal.slots_between(since, now),
         day__gte=today - seasonal.HISTORY_DAYS,
-        day__lt=today,
-    ).values_list("service", "endpoint", "day", "slot", "cycles", "offset_sum")
-    for service, endpoint, day, slot, cycles, offset_sum in rows:
+    ).values_list(
+        "service",
+        "endpoint",
+        "day",
+        "slot",
+        "cycles",
+        "offset_sum",
+        "requests",
+        "errors",
+        "seconds",
+    )
+    for service, endpoint, day, slot, cycles, offset_sum, *traffic in rows:
         history[EndpointKey(service, endpoint)].append(
-            seasonal.SlotDay(day, slot, cycles, offset_sum)
+            seasonal.SlotDay(day, slot, cycles, offset_sum, *traffic)
         )
     found = {}
     for key, items in history.items():

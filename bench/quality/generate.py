@@ -24,13 +24,13 @@ REFUSED = -1.0
 
 @dataclass(frozen=True)
 class FaultSpec:
-    kind: str  # latency | errors | silent | refused | creep
+    kind: str  # latency | errors | silent | refused | creep | traffic
     target: tuple[str, str]
     start: float
     end: float
-    factor: float = (
-        1.0  # latency multiplier of the target's own time (final one for creep)
-    )
+    # Latency multiplier of the target's own time (the final one for a creep);
+    # for traffic, the multiplier of the requests entering at the target.
+    factor: float = 1.0
     rate: float = 0.0  # error rate
     # Only requests served by this version of the target's service ("": all).
     version: str = ""
@@ -58,6 +58,15 @@ class FaultSpec:
 
     def refuses(self, t: float) -> bool:
         return self.kind == "refused" and self.start <= t < self.end
+
+    def traffic_factor(self, entry: tuple[str, str], t: float) -> float:
+        if (
+            self.kind == "traffic"
+            and self.target == entry
+            and self.start <= t < self.end
+        ):
+            return self.factor
+        return 1.0
 
 
 def _call_error(callee, refused: bool, answered: bool, status) -> dict:
@@ -216,10 +225,15 @@ class Generator:
         out: list[dict] = []
         entries = list(self.topology.entries.items())
         keys = [k for k, _ in entries]
-        weights = [w for _, w in entries]
+        usual = sum(w for _, w in entries)
         t = start
         while True:
-            t += self.rng.expovariate(self.rate_at(t))
+            # A traffic fault scales its entry's share of the arrivals.
+            weights = [
+                w * math.prod(f.traffic_factor(k, t) for f in self.faults)
+                for k, w in entries
+            ]
+            t += self.rng.expovariate(self.rate_at(t) * sum(weights) / usual)
             if t >= end:
                 return out
             entry = self.rng.choices(keys, weights)[0]

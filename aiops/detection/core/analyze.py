@@ -130,6 +130,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             if served
             else None,
             cycle_samples=len(served),
+            bucket_start=bucket_start,
         )
         suspicious: set[str] = set()
         flagged: set[str] = set()
@@ -157,10 +158,14 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             if verdict.suspicious:
                 suspicious.add(verdict.signal)
         findings.extend(_without_redundant(_fresh(mine, window)))
-        if bucket and config.seasonal:
+        if config.seasonal and (bucket or not baseline.is_new):
+            # Every known endpoint: a quarter hour watched without a request
+            # had none (the traffic band needs to know).
             observations[key] = seasonal.observe(
                 ((s.start, s.duration_ms, s.is_error) for s in bucket),
                 math.log(baseline.reference_ms) if context.judged_enough else None,
+                since=bucket_start,
+                until=now,
             )
         self_times = [t for t in (index.self_time(s) for s in served) if t is not None]
         slow_count, clustering = 0, 1.0
@@ -217,6 +222,9 @@ def _judged_since(detector, context: DetectContext, finding: Finding, since: flo
     finding may still keep another open incident alive, never open one."""
     if finding.type == AnomalyType.SILENCE:
         # Evidence of absence: the quiet stretch itself must follow the resolve.
+        fresh = finding.window_start >= since
+    elif finding.type in (AnomalyType.TRAFFIC_SURGE, AnomalyType.TRAFFIC_DROP):
+        # Judged on counts, not on spans: the stretch counted must follow it.
         fresh = finding.window_start >= since
     elif finding.type in (AnomalyType.SHIFT, AnomalyType.SERIES):
         cycles = finding.detail.get("cycles", 1)

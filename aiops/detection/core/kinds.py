@@ -7,7 +7,9 @@ answering are all "latency" (a request that never completes is the slowest
 one); failed requests, and requests answered without the calls they usually
 make, are "errors". An endpoint's code asking the database far more than it
 needs (N+1 queries, a jump in queries per request) is "queries": neither slow
-nor failing yet, and a fault of its own.
+nor failing yet, and a fault of its own. Far more or far fewer requests than
+this hour of the week brings (a surge, a drop) is "traffic": the load itself,
+rooted where it enters.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class AnomalyType(StrEnum):
     CALLS = "call_change"
     N_PLUS_ONE = "n_plus_one"
     QUERY_COUNT = "query_count_up"
+    TRAFFIC_SURGE = "traffic_surge"
+    TRAFFIC_DROP = "traffic_drop"
 
     @property
     def label(self) -> str:
@@ -43,6 +47,7 @@ class FaultKind(StrEnum):
     LATENCY = "latency"
     ERRORS = "errors"
     QUERIES = "queries"
+    TRAFFIC = "traffic"
 
 
 LABELS = {
@@ -54,6 +59,8 @@ LABELS = {
     AnomalyType.CALLS: "Calls missing",
     AnomalyType.N_PLUS_ONE: "N+1 queries",
     AnomalyType.QUERY_COUNT: "Query count up",
+    AnomalyType.TRAFFIC_SURGE: "Traffic surge",
+    AnomalyType.TRAFFIC_DROP: "Traffic drop",
 }
 SHORT = {
     AnomalyType.LATENCY: "latency",
@@ -64,6 +71,8 @@ SHORT = {
     AnomalyType.CALLS: "calls",
     AnomalyType.N_PLUS_ONE: "n_plus_one",
     AnomalyType.QUERY_COUNT: "queries",
+    AnomalyType.TRAFFIC_SURGE: "surge",
+    AnomalyType.TRAFFIC_DROP: "drop",
 }
 # Requests that fail, and requests that succeed without making the calls they
 # usually make (a code fault that returns early or swallows an exception), are
@@ -73,4 +82,6 @@ FAULT_KINDS = {
     AnomalyType.CALLS: FaultKind.ERRORS,
     AnomalyType.N_PLUS_ONE: FaultKind.QUERIES,
     AnomalyType.QUERY_COUNT: FaultKind.QUERIES,
+    AnomalyType.TRAFFIC_SURGE: FaultKind.TRAFFIC,
+    AnomalyType.TRAFFIC_DROP: FaultKind.TRAFFIC,
 }

@@ -387,10 +387,10 @@ def build_groups(
         if (
             finding.type == AnomalyType.SILENCE
             or _is_drop(finding)
-            or finding.kind == FaultKind.QUERIES
+            or finding.kind in OWN_KINDS
         ):
             # Too many queries is the endpoint's own code, however slow the
-            # database it asks.
+            # database it asks; the load an entry point receives is its own.
             explained.append(_Explained(finding, Counter({finding.key: 1}), "self", []))
             continue
         item = _trace_votes(finding, walker)
@@ -466,22 +466,28 @@ def build_groups(
         members[groups_of.find(_node(item.finding))].append(item)
     groups = []
     for items in members.values():
-        for group in _own_queries(_group(items, walker), walker):
+        for group in _own_groups(_group(items, walker), walker):
             groups.extend(_by_kind(group, walker))
     return _service_wide(groups)
 
 
-def _own_queries(group: Group, walker: _Walker) -> list[Group]:
-    """Each endpoint's query findings (N+1, query count) as a group of their
-    own, rooted at that endpoint: its code asks too much, whatever else its
-    traces show; the rest of the group stays as it was."""
-    queries = [f for f in group.findings if f.kind == FaultKind.QUERIES]
-    if not queries:
+# Kinds of fault that are an endpoint's own, whatever its traces show: its
+# code asks the database too much (queries), its clients send far more or far
+# fewer requests than usual (traffic).
+OWN_KINDS = frozenset({FaultKind.QUERIES, FaultKind.TRAFFIC})
+
+
+def _own_groups(group: Group, walker: _Walker) -> list[Group]:
+    """Each endpoint's findings of an own kind (``OWN_KINDS``) as a group per
+    endpoint and kind, rooted at that endpoint; the rest of the group stays as
+    it was."""
+    own = [f for f in group.findings if f.kind in OWN_KINDS]
+    if not own:
         return [group]
-    rest = [f for f in group.findings if f.kind != FaultKind.QUERIES]
+    rest = [f for f in group.findings if f.kind not in OWN_KINDS]
     parts = [replace(group, findings=rest)] if rest else []
-    for key in sorted({f.key for f in queries}):
-        mine = [f for f in queries if f.key == key]
+    for key, kind in sorted({(f.key, f.kind) for f in own}):
+        mine = [f for f in own if f.key == key and f.kind == kind]
         shown = [
             walker.index.by_id[i]
             for f in mine
@@ -499,7 +505,7 @@ def _own_queries(group: Group, walker: _Walker) -> list[Group]:
                     "votes": {key.label(): 1.0},
                     "example_spans": [_describe_span(s, walker) for s in shown[:5]],
                 },
-                kind=FaultKind.QUERIES,
+                kind=kind,
             )
         )
     return parts

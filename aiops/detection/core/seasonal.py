@@ -17,6 +17,15 @@ day noise and count as none.
 
 The plain baseline then learns and judges on deseasonalised latency: a request is
 compared with the expectation for the moment it started.
+
+The same history says what error rate and what traffic are usual. An error rate
+that held on every one of those days (a nightly job that fails a share of its
+calls) raises the error detector's bar at that hour, the way a latency offset
+does. Traffic is compared with a band: the quietest and the busiest of the days
+it is learned from, as requests per second that the analysis watched
+(``seconds``: a day the analysis was down for part of the quarter hour counts
+only the part it saw). Traffic has a weekly shape (a Saturday is not a quiet
+Friday), so a band needs the same weekday a week earlier.
 """
 
 from __future__ import annotations
@@ -38,6 +47,14 @@ RECENT_DAYS = 3
 MIN_CYCLES = 3
 # Offsets smaller than this factor (either way) are noise, not a season.
 DEAD_ZONE = math.log(1.25)
+# A slot-day's error rate says something from this many requests on, and is a
+# season (raises the error bar) from this rate on; below it, the plain learned
+# rate and its floor already cover it.
+MIN_ERROR_REQUESTS = 20
+ERROR_SEASON = 0.05
+# A slot-day says what traffic is usual when the analysis watched at least this
+# much of it (a restart, the install's first quarter hour: partly seen).
+MIN_WATCHED = SLOT_SECONDS / 2
 
 
 def day_and_slot(epoch: float) -> tuple[int, int]:
@@ -61,10 +78,21 @@ class SlotDay:
     offset_sum: float
     requests: int = 0
     errors: int = 0
+    # Seconds of the quarter hour the analysis watched (cycles covered).
+    seconds: float = 0.0
 
     @property
     def offset(self) -> float:
         return self.offset_sum / self.cycles if self.cycles else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def rate(self) -> float:
+        """Requests per second while watched."""
+        return self.requests / self.seconds if self.seconds else 0.0
 
 
 @dataclass(frozen=True)
@@ -76,17 +104,38 @@ class SlotObservation:
     offset: float | None  # None while the plain level is not known yet
     requests: int
     errors: int
+    seconds: float = 0.0  # of this slot-day the cycle covered
+
+
+@dataclass(frozen=True)
+class TrafficBand:
+    """Usual requests per second in one slot: the quietest and the busiest of
+    the days it was learned from."""
+
+    low: float
+    high: float
+    basis: str
+    days: int
 
 
 @dataclass(frozen=True)
 class Season:
-    """The expected log offsets of the slots around now, and how they were found."""
+    """The expected log offsets of the slots around now, and how they were found;
+    the usual error rates and traffic there, and the traffic seen so far today."""
 
     offsets: dict[int, float] = field(default_factory=dict)  # slot of day -> log
     basis: dict[int, str] = field(default_factory=dict)  # slot -> "hour of week"...
+    error_rates: dict[int, float] = field(default_factory=dict)  # slot -> rate
+    # (day, slot) -> band, for the current quarter hour and the one before.
+    traffic: dict[tuple[int, int], TrafficBand] = field(default_factory=dict)
+    # (day, slot) -> what the cycles so far saw of it: (requests, seconds).
+    watched: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict)
 
     def offset_at(self, epoch: float) -> float:
         return self.offsets.get(day_and_slot(epoch)[1], 0.0)
+
+    def error_rate_at(self, epoch: float) -> float:
+        return self.error_rates.get(day_and_slot(epoch)[1], 0.0)
 
     def describe(self, epoch: float) -> str | None:
         """ "02:15 UTC (hour of day)" when a seasonal expectation applies at epoch."""
@@ -100,21 +149,20 @@ def _weekday(day: int) -> int:
     return (day + 3) % 7  # epoch day 0 was a Thursday; Monday is 0
 
 
+def _chosen(usable: Iterable[SlotDay], day: int) -> tuple[list[SlotDay], str]:
+    """The days a slot's expectation on ``day`` is taken from, newest first: the
+    same weekday of earlier weeks once two are known, otherwise the last days."""
+    latest = sorted((h for h in usable if h.day < day), key=lambda h: -h.day)
+    same_weekday = [h for h in latest if _weekday(h.day) == _weekday(day)]
+    if len(same_weekday) >= MIN_DAYS:
+        return same_weekday[:RECENT_DAYS], "hour of week"
+    return [h for h in latest if day - h.day <= 7][:RECENT_DAYS], "hour of day"
+
+
 def expected_offset(history: Iterable[SlotDay], day: int) -> tuple[float, str]:
     """The expected log offset of one slot on ``day``, from that slot's earlier
     days (any order), and its basis. 0.0 when no pattern holds."""
-    usable = sorted(
-        (h for h in history if h.day < day and h.cycles >= MIN_CYCLES),
-        key=lambda h: -h.day,
-    )
-    same_weekday = [h for h in usable if _weekday(h.day) == _weekday(day)]
-    if len(same_weekday) >= MIN_DAYS:
-        chosen, basis = same_weekday[:RECENT_DAYS], "hour of week"
-    else:
-        chosen, basis = (
-            [h for h in usable if day - h.day <= 7][:RECENT_DAYS],
-            ("hour of day"),
-        )
+    chosen, basis = _chosen((h for h in history if h.cycles >= MIN_CYCLES), day)
     if len(chosen) < MIN_DAYS:
         return 0.0, basis
     offsets = [h.offset for h in chosen]
@@ -123,6 +171,37 @@ def expected_offset(history: Iterable[SlotDay], day: int) -> tuple[float, str]:
     if all(o <= -DEAD_ZONE for o in offsets):
         return max(offsets), basis
     return 0.0, basis
+
+
+def expected_error_rate(history: Iterable[SlotDay], day: int) -> float:
+    """The error rate one slot usually has on ``day``: the lowest of its chosen
+    days' when every one of them (at least ``MIN_DAYS``) failed at least
+    ``ERROR_SEASON`` of its requests; 0.0 otherwise. A fault on one day is
+    outvoted by any healthy day."""
+    chosen, _ = _chosen((h for h in history if h.requests >= MIN_ERROR_REQUESTS), day)
+    if len(chosen) < MIN_DAYS or any(h.error_rate < ERROR_SEASON for h in chosen):
+        return 0.0
+    return min(h.error_rate for h in chosen)
+
+
+def traffic_band(history: Iterable[SlotDay], day: int) -> TrafficBand | None:
+    """The usual traffic of one slot on ``day``, or None before the same weekday
+    of an earlier week was watched: until then a quiet Saturday would be judged
+    against busy weekdays. With one such week, the band spans it and the last
+    days (a Monday is expected somewhere between last Monday and the weekend);
+    with two, the same weekdays alone."""
+    watched = [h for h in history if h.day < day and h.seconds >= MIN_WATCHED]
+    same_weekday = sorted(
+        (h for h in watched if _weekday(h.day) == _weekday(day)), key=lambda h: -h.day
+    )
+    if not same_weekday:
+        return None
+    chosen, basis = _chosen(watched, day)
+    if basis != "hour of week":
+        chosen = list({h.day: h for h in [same_weekday[0], *chosen]}.values())
+        basis = "hour of week and recent days"
+    rates = [h.rate for h in chosen]
+    return TrafficBand(min(rates), max(rates), basis, len(chosen))
 
 
 def _moments(since: float, now: float) -> list[float]:
@@ -143,26 +222,62 @@ def season_for(
     by_slot: dict[int, list[SlotDay]] = {}
     for item in history:
         by_slot.setdefault(item.slot, []).append(item)
-    offsets, basis = {}, {}
+    offsets, basis, error_rates = {}, {}, {}
     for epoch in _moments(since, now):
         day, slot = day_and_slot(epoch)
         offset, how = expected_offset(by_slot.get(slot, []), day)
         if offset:
             offsets[slot], basis[slot] = offset, how
-    return Season(offsets, basis) if offsets else None
+        if error_rate := expected_error_rate(by_slot.get(slot, []), day):
+            error_rates[slot] = error_rate
+    traffic, watched = {}, {}
+    recent = {day_and_slot(now), day_and_slot(now - SLOT_SECONDS)}
+    for day, slot in recent:
+        band = traffic_band(by_slot.get(slot, []), day)
+        if band is not None:
+            traffic[(day, slot)] = band
+    for item in history:
+        if (item.day, item.slot) in recent:
+            watched[(item.day, item.slot)] = (item.requests, item.seconds)
+    if not (offsets or error_rates or traffic):
+        return None
+    return Season(offsets, basis, error_rates, traffic, watched)
 
 
 def slots_between(since: float, now: float) -> list[int]:
+    """The slots a cycle at ``now`` reads: back to ``since``, and at least the
+    quarter hour before now (traffic is judged over it)."""
+    since = min(since, now - SLOT_SECONDS)
     return sorted({day_and_slot(epoch)[1] for epoch in _moments(since, now)})
+
+
+def watched_seconds(since: float, until: float) -> dict[tuple[int, int], float]:
+    """How many seconds of each slot-day the stretch (since, until] covers."""
+    result: dict[tuple[int, int], float] = {}
+    t = since
+    while t < until:
+        end = min((math.floor(t / SLOT_SECONDS) + 1) * SLOT_SECONDS, until)
+        key = day_and_slot(t)
+        result[key] = result.get(key, 0.0) + (end - t)
+        t = end
+    return result
 
 
 def observe(
     starts_and_durations: Iterable[tuple[float, float, bool]],
     plain_log_level: float | None,
+    *,
+    since: float,
+    until: float,
 ) -> list[SlotObservation]:
     """A cycle's requests (start, duration ms, failed) as slot observations: per
-    slot-day, the log of the successful requests' median over the plain level."""
-    groups: dict[tuple[int, int], list[tuple[float, bool]]] = {}
+    slot-day, the log of the successful requests' median over the plain level,
+    the traffic, and how much of the slot-day the cycle watched (``since`` to
+    ``until``: a slot it watched without a request had none)."""
+    seconds = watched_seconds(since, until)
+    groups: dict[tuple[int, int], list[tuple[float, bool]]] = {
+        key: [] for key in seconds
+    }
     for start, duration, failed in starts_and_durations:
         groups.setdefault(day_and_slot(start), []).append((duration, failed))
     result = []
@@ -178,6 +293,7 @@ def observe(
                 offset,
                 requests=len(items),
                 errors=sum(1 for _, failed in items if failed),
+                seconds=seconds.get((day, slot), 0.0),
             )
         )
     return result

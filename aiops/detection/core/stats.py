@@ -55,14 +55,39 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return min(total, 1.0)
 
 
+def _poisson_sum(terms: range, mean: float) -> float:
+    """Poisson probabilities of ``terms`` (walking away from the mean), summed
+    in log space until they stop mattering: a count of millions costs a few
+    dozen terms, not millions."""
+    total, log_mean = 0.0, math.log(mean)
+    for j in terms:
+        term = math.exp(j * log_mean - mean - math.lgamma(j + 1))
+        total += term
+        if term < total * 1e-12:
+            break
+    return min(total, 1.0)
+
+
 def poisson_at_most(k: int, mean: float) -> float:
-    """P(X <= k) for X ~ Poisson(mean), summed in log space."""
+    """P(X <= k) for X ~ Poisson(mean)."""
     if mean <= 0:
         return 1.0
-    total, log_mean = 0.0, math.log(mean)
-    for j in range(k + 1):
-        total += math.exp(j * log_mean - mean - math.lgamma(j + 1))
-    return min(total, 1.0)
+    if k < 0:
+        return 0.0
+    if k >= mean:
+        return 1.0 - poisson_at_least(k + 1, mean)
+    return _poisson_sum(range(k, -1, -1), mean)
+
+
+def poisson_at_least(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    if k <= mean:
+        return 1.0 - poisson_at_most(k - 1, mean)
+    return _poisson_sum(range(k, k + 100_000), mean)
 
 
 def time_weighted_alpha(alpha: float, elapsed: float, interval: float) -> float:

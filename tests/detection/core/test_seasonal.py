@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from aiops.detection.core.seasonal import (
     SlotDay,
     day_and_slot,
+    expected_error_rate,
     expected_offset,
     season_for,
+    traffic_band,
 )
 from tests.detection.core.plain import NOW, baseline, run, span
 
@@ -69,3 +73,45 @@ def test_requests_are_judged_against_the_expectation_for_their_time():
     [finding] = run(fault, [seasonal]).findings
     assert "hour of day" in finding.summary
     assert round(finding.expected) == 400
+
+
+def watched(back: int, rate: float, *, errors: float = 0.0) -> SlotDay:
+    requests = int(rate * 900)
+    return SlotDay(DAY - back, SLOT, 0, 0.0, requests, int(errors * requests), 900.0)
+
+
+def test_traffic_needs_the_same_weekday_of_an_earlier_week():
+    recent = [watched(1, 2.0), watched(2, 2.0), watched(3, 2.0)]
+    assert traffic_band(recent, DAY) is None
+    band = traffic_band([*recent, watched(7, 0.5)], DAY)
+    assert (band.low, band.high, band.days) == (0.5, 2.0, 4)
+    assert band.basis == "hour of week and recent days"
+    two_weeks = traffic_band([*recent, watched(7, 1.0), watched(14, 1.5)], DAY)
+    assert (two_weeks.low, two_weeks.high, two_weeks.basis) == (
+        1.0,
+        1.5,
+        "hour of week",
+    )
+
+
+def test_a_slot_day_watched_only_in_part_says_nothing_of_traffic():
+    partial = SlotDay(DAY - 7, SLOT, 0, 0.0, 10, 0, 120.0)
+    assert traffic_band([partial, watched(1, 2.0)], DAY) is None
+
+
+def test_an_error_rate_is_usual_only_when_every_recent_day_had_it():
+    assert expected_error_rate(
+        [watched(1, 1, errors=0.3), watched(2, 1, errors=0.2)], DAY
+    ) == (pytest.approx(0.2, abs=0.01))
+    assert (
+        expected_error_rate(
+            [
+                watched(1, 1, errors=0.3),
+                watched(2, 1, errors=0.0),
+                watched(3, 1, errors=0.3),
+            ],
+            DAY,
+        )
+        == 0.0
+    )
+    assert expected_error_rate([watched(1, 1, errors=0.3)], DAY) == 0.0

@@ -7,6 +7,7 @@ from aiops.detection.core.detectors import (
     query_count,
     shift,
     silence,
+    traffic,
 )
 
-DETECTORS = (latency, shift, errors, silence, n_plus_one, query_count)
+DETECTORS = (latency, shift, errors, silence, traffic, n_plus_one, query_count)

@@ -27,6 +27,9 @@ class DetectContext:
     # Median latency of the spans new in this cycle; None if there are none.
     cycle_median: float | None = None
     cycle_samples: int = 0
+    # Where this cycle's new spans begin (the previous cycle, or the window's
+    # start after a gap); None outside a cycle.
+    bucket_start: float | None = None
 
     @property
     def judged_enough(self) -> bool:

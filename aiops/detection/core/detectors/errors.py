@@ -1,5 +1,8 @@
 """Error spike: a 5xx rate above the threshold that the learned rate cannot explain.
 
+The learned rate is the endpoint's plain one, or what this quarter hour failed on
+each of its recent days when that was more (``seasonal.expected_error_rate``).
+
 Or, while several versions of the service serve side by side, one version whose
 own requests fail above the threshold, far more often than the others' (a
 canary failing on a tenth of the traffic stays under the endpoint's bar).
@@ -17,6 +20,7 @@ from aiops.detection.core.detectors.base import (
     worst_version,
 )
 from aiops.detection.core.kinds import AnomalyType
+from aiops.detection.core.seasonal import day_and_slot, slot_label
 from aiops.detection.core.types import Finding
 
 SIGNAL = "errors"
@@ -24,12 +28,20 @@ TYPE = AnomalyType.ERRORS
 MIN_ERROR_RATE = 0.01
 
 
+def _seasonal_rate(ctx: DetectContext) -> float:
+    """The error rate this time of day usually has (0 when none is learned)."""
+    season = ctx.baseline.season
+    return season.error_rate_at(ctx.now) if season is not None else 0.0
+
+
 def detect(ctx: DetectContext) -> Verdict:
     cfg, baseline = ctx.config, ctx.baseline
     if not ctx.window.judged:
         return Verdict(SIGNAL)
-    # A noisy endpoint's usual error rate is not a spike: the bar is at least twice it.
-    threshold = max(cfg.error_rate_threshold, 2 * baseline.error_rate)
+    # A noisy endpoint's usual error rate is not a spike: the bar is at least
+    # twice it, or twice what this time of day usually fails (a nightly job).
+    usual = max(baseline.error_rate, _seasonal_rate(ctx))
+    threshold = max(cfg.error_rate_threshold, 2 * usual)
     evidence = [
         e
         for e in stretches(ctx, lambda s: s.is_error)
@@ -55,7 +67,7 @@ def detect(ctx: DetectContext) -> Verdict:
         return Verdict(SIGNAL)
     best = most_significant(
         evidence,
-        base_rate=max(baseline.error_rate, MIN_ERROR_RATE),
+        base_rate=max(usual, MIN_ERROR_RATE),
         min_bad=cfg.min_error_samples,
         min_fraction=above,
         significance=cfg.significance,
@@ -74,9 +86,12 @@ def detect(ctx: DetectContext) -> Verdict:
     for span in failed:
         label = str(span.status_code) if span.status_code is not None else "error"
         statuses[label] = statuses.get(label, 0) + 1
-    expected = baseline.error_rate
+    expected = usual
+    seasonal = usual > baseline.error_rate
+    when = f" at {slot_label(day_and_slot(ctx.now)[1])}" if seasonal else ""
     summary = (
-        f"Error spike: {rate:.0%} of {n} requests failed (baseline: {expected:.1%})"
+        f"Error spike: {rate:.0%} of {n} requests failed "
+        f"(baseline: {expected:.1%}{when})"
     )
     detail = {
         "errors": len(failed),

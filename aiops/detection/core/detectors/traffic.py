@@ -1,0 +1,172 @@
+"""Traffic surge and traffic drop: an entry point's request rate far outside what
+this hour of the week usually brings.
+
+The expectation is a band from the endpoint's seasonal history
+(``seasonal.traffic_band``): the quietest and the busiest of the days learned
+from, so Monday's morning ramp, the lunchtime peak and a quiet Sunday are all
+usual. A surge is a rate significantly above twice the busiest day's; a drop, a
+rate significantly below half the quietest day's. Both are judged over this
+cycle, the quarter hour so far, and that plus the quarter hour before (the
+longer stretches see a smaller change sooner on a quiet endpoint), each a
+Poisson test at its share of the significance level.
+
+Only entry points are judged (endpoints nobody is seen calling): traffic deeper
+in the call graph follows theirs, and a callee its callers stopped calling is
+``missing_calls``' finding. An endpoint that stopped answering altogether while
+its witnesses stayed busy is the silence detector's; a drop here is traffic that
+stopped arriving, whoever else went quiet with it (a broken load balancer, a
+DNS change, an upstream outage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiops.detection.core.database import is_database
+from aiops.detection.core.detectors.base import DetectContext, Verdict
+from aiops.detection.core.kinds import AnomalyType
+from aiops.detection.core.seasonal import (
+    SLOT_SECONDS,
+    TrafficBand,
+    day_and_slot,
+    slot_label,
+)
+from aiops.detection.core.stats import poisson_at_least, poisson_at_most
+from aiops.detection.core.types import Finding
+from aiops.detection.core.window import UNMATCHED
+
+SIGNAL = "traffic"
+# A surge is beyond this multiple of the busiest usual rate; a drop below the
+# quietest usual rate divided by it.
+FACTOR = 2.0
+# A drop to this share of the quietest usual traffic is an outage, not a dip.
+OUTAGE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of recent time: requests seen, seconds watched, and the
+    requests the band expects at its low and high end."""
+
+    name: str
+    requests: int
+    seconds: float
+    low: float
+    high: float
+
+
+def detect(ctx: DetectContext) -> Verdict:
+    key, season = ctx.window.key, ctx.baseline.season
+    if (
+        season is None
+        or not season.traffic
+        or ctx.bucket_start is None
+        or key.endpoint == UNMATCHED
+        or is_database(key)
+        or (ctx.witnesses is not None and ctx.witnesses.callers.get(key))
+    ):
+        return Verdict(SIGNAL)
+    stretches = _stretches(ctx)
+    if not stretches:
+        return Verdict(SIGNAL)
+    level = ctx.config.significance / (2 * len(stretches))
+    best: tuple[float, AnomalyType, Stretch] | None = None
+    relaxed: tuple[AnomalyType, Stretch] | None = None
+    for stretch in stretches:
+        surge_bar, drop_bar = FACTOR * stretch.high, stretch.low / FACTOR
+        if stretch.requests > surge_bar:
+            p_value = poisson_at_least(stretch.requests, surge_bar)
+            found = (p_value, AnomalyType.TRAFFIC_SURGE, stretch)
+        elif stretch.requests < drop_bar:
+            p_value = poisson_at_most(stretch.requests, drop_bar)
+            found = (p_value, AnomalyType.TRAFFIC_DROP, stretch)
+        else:
+            continue
+        relaxed = relaxed or found[1:]
+        if p_value <= level and (best is None or p_value < best[0]):
+            best = found
+    if best is None and (relaxed is None or not ctx.in_incident):
+        return Verdict(SIGNAL, suspicious=relaxed is not None)
+    kind, stretch = best[1:] if best is not None else relaxed
+    return Verdict(
+        SIGNAL, _finding(ctx, kind, stretch, opens=best is not None), suspicious=True
+    )
+
+
+def _stretches(ctx: DetectContext) -> list[Stretch]:
+    """This cycle, the quarter hour so far, and that with the quarter hour
+    before, where the band knows each slot they cover."""
+    season, now = ctx.baseline.season, ctx.now
+    assert season is not None and ctx.bucket_start is not None
+    current, previous = day_and_slot(now), day_and_slot(now - SLOT_SECONDS)
+    band = season.traffic.get(current)
+    if band is None:
+        return []
+    fresh = sum(1 for s in ctx.window.spans if s.late or s.start > ctx.bucket_start)
+    elapsed = now - ctx.bucket_start
+    result = [_stretch("this cycle", fresh, elapsed, band)]
+    requests, seconds = season.watched.get(current, (0, 0.0))
+    so_far = _stretch("this quarter hour", requests + fresh, seconds + elapsed, band)
+    if so_far.seconds > elapsed:
+        result.append(so_far)
+    before = season.traffic.get(previous)
+    requests, seconds = season.watched.get(previous, (0, 0.0))
+    if before is not None and seconds > 0:
+        earlier = _stretch("", requests, seconds, before)
+        result.append(
+            Stretch(
+                "the last two quarter hours",
+                so_far.requests + earlier.requests,
+                so_far.seconds + earlier.seconds,
+                so_far.low + earlier.low,
+                so_far.high + earlier.high,
+            )
+        )
+    return result
+
+
+def _stretch(name: str, requests: int, seconds: float, band: TrafficBand) -> Stretch:
+    return Stretch(name, requests, seconds, band.low * seconds, band.high * seconds)
+
+
+def _finding(
+    ctx: DetectContext, kind: AnomalyType, stretch: Stretch, *, opens: bool
+) -> Finding:
+    season = ctx.baseline.season
+    assert season is not None
+    band = season.traffic[day_and_slot(ctx.now)]
+    moment = datetime.fromtimestamp(ctx.now, tz=UTC).strftime("%A")
+    when = f"{moment} {slot_label(day_and_slot(ctx.now)[1])} ({band.basis})"
+    minutes = stretch.seconds / 60
+    rate = stretch.requests / stretch.seconds
+    surge = kind == AnomalyType.TRAFFIC_SURGE
+    word = "surge" if surge else "drop"
+    summary = (
+        f"Traffic {word}: {stretch.requests} requests in {minutes:.0f} min "
+        f"({rate * 60:.1f}/min), expected {stretch.low:.0f}-{stretch.high:.0f} "
+        f"for {when}"
+    )
+    outage = not surge and stretch.requests <= OUTAGE_SHARE * stretch.low
+    severity = "high" if outage else "medium"
+    return Finding(
+        key=ctx.window.key,
+        type=kind,
+        observed=rate,
+        expected=(band.high if surge else band.low),
+        sample_count=stretch.requests,
+        severity=severity,
+        summary=summary,
+        window_start=ctx.now - stretch.seconds,
+        window_end=ctx.now,
+        detail={
+            "change": word,
+            "stretch": stretch.name,
+            "seconds": round(stretch.seconds, 1),
+            "expected_low": round(stretch.low, 1),
+            "expected_high": round(stretch.high, 1),
+            "basis": band.basis,
+            "days": band.days,
+        },
+        opens_incident=opens,
+    )
