@@ -34,7 +34,8 @@ today, _ = day_and_slot({now})
 rng = random.Random(1)
 rows = [
     SeasonalSlot(service=s, endpoint=e, day=today - back, slot=slot, cycles=30,
-                 offset_sum=30 * rng.gauss(0, 0.1), requests=900, errors=0)
+                 offset_sum=30 * rng.gauss(0, 0.1), requests=900, errors=0,
+                 seconds=900.0)
     for s, e in {endpoints!r}
     for back in range(1, {days} + 1)
     for slot in range(SLOTS_PER_DAY)

@@ -158,9 +158,9 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             if verdict.suspicious:
                 suspicious.add(verdict.signal)
         findings.extend(_without_redundant(_fresh(mine, window)))
-        if config.seasonal and (bucket or not baseline.is_new):
-            # Every known endpoint: a quarter hour watched without a request
-            # had none (the traffic band needs to know).
+        if config.seasonal and (bucket or _seen_lately(baseline, now)):
+            # Every endpoint seen in the days kept: a quarter hour watched
+            # without a request had none (the traffic band needs to know).
             observations[key] = seasonal.observe(
                 ((s.start, s.duration_ms, s.is_error) for s in bucket),
                 math.log(baseline.reference_ms) if context.judged_enough else None,
@@ -213,6 +213,14 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         elapsed=elapsed,
         summaries=summaries,
         seasonal=observations,
+    )
+
+
+def _seen_lately(baseline: Baseline, now: float) -> bool:
+    return (
+        not baseline.is_new
+        and baseline.last_seen is not None
+        and baseline.last_seen >= now - seasonal.HISTORY_DAYS * seasonal.DAY_SECONDS
     )
 
 
