@@ -137,3 +137,29 @@ def test_the_same_error_rate_without_history_pages():
     run_cycles(T0 - 600, T0 + 300)
 
     assert [i.kind for i in opened()] == ["errors"]
+
+
+def test_spans_an_exporter_held_back_are_no_surge_when_they_arrive():
+    quiet = (0.18, 0.2, 0.22, 0.19)
+    seed(rates=quiet)
+    store(shop_traffic(T0 - 600, 720, rps=0.2))
+    # The exporter holds everything from T0 + 120 to T0 + 300 back...
+    run_cycles(T0 - 600, T0 + 300)
+    # ...and flushes three minutes of requests at once.
+    store(shop_traffic(T0 + 120, 780, rps=0.2, seed=4))
+    run_cycles(T0 + 300, T0 + 900)
+
+    assert opened() == []
+    day, slot = day_and_slot(T0 + 1)
+    row = SeasonalSlot.objects.get(endpoint="checkout", day=day, slot=slot)
+    assert 130 < row.requests < 230  # the late ones counted in their own slot
+
+
+def test_a_drop_of_everything_says_the_telemetry_may_have_stopped():
+    seed()
+    store(shop_traffic(T0 - 600, 900, rps=2.0))
+    run_cycles(T0 - 600, T0 + 600)
+
+    [incident] = opened()
+    [anomaly] = incident.anomalies.filter(type="traffic_drop")
+    assert "telemetry stopped" in anomaly.summary

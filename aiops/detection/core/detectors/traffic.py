@@ -28,9 +28,9 @@ from aiops.detection.core.detectors.base import DetectContext, Verdict
 from aiops.detection.core.kinds import AnomalyType
 from aiops.detection.core.seasonal import (
     SLOT_SECONDS,
-    TrafficBand,
     day_and_slot,
     slot_label,
+    watched_seconds,
 )
 from aiops.detection.core.stats import poisson_at_least, poisson_at_most
 from aiops.detection.core.types import Finding
@@ -96,38 +96,58 @@ def detect(ctx: DetectContext) -> Verdict:
 
 def _stretches(ctx: DetectContext) -> list[Stretch]:
     """This cycle, the quarter hour so far, and that with the quarter hour
-    before, where the band knows each slot they cover."""
+    before, where the band knows each slot they cover. A slot counts what the
+    earlier cycles watched of it (``Season.watched``) and this cycle's new
+    spans that started in it; spans that arrive late (an exporter flushing
+    what it held back) were requests of their own time, not of this cycle."""
     season, now = ctx.baseline.season, ctx.now
     assert season is not None and ctx.bucket_start is not None
     current, previous = day_and_slot(now), day_and_slot(now - SLOT_SECONDS)
-    band = season.traffic.get(current)
-    if band is None:
+    if current not in season.traffic:
         return []
-    fresh = sum(1 for s in ctx.window.spans if s.late or s.start > ctx.bucket_start)
-    elapsed = now - ctx.bucket_start
-    result = [_stretch("this cycle", fresh, elapsed, band)]
-    requests, seconds = season.watched.get(current, (0, 0.0))
-    so_far = _stretch("this quarter hour", requests + fresh, seconds + elapsed, band)
-    if so_far.seconds > elapsed:
-        result.append(so_far)
-    before = season.traffic.get(previous)
-    requests, seconds = season.watched.get(previous, (0, 0.0))
-    if before is not None and seconds > 0:
-        earlier = _stretch("", requests, seconds, before)
-        result.append(
-            Stretch(
-                "the last two quarter hours",
-                so_far.requests + earlier.requests,
-                so_far.seconds + earlier.seconds,
-                so_far.low + earlier.low,
-                so_far.high + earlier.high,
-            )
-        )
-    return result
+    fresh: dict[tuple[int, int], int] = {}
+    for span in ctx.window.spans:
+        if span.start > ctx.bucket_start and not span.late:
+            slot = day_and_slot(span.start)
+            fresh[slot] = fresh.get(slot, 0) + 1
+    covered = watched_seconds(ctx.bucket_start, now)
+
+    def over(slots: list[tuple[int, int]], name: str, *, cycle_only=False) -> Stretch:
+        requests, low, high, seconds = 0, 0.0, 0.0, 0.0
+        for slot in slots:
+            band = season.traffic[slot]
+            count, watched = fresh.get(slot, 0), covered.get(slot, 0.0)
+            if not cycle_only:
+                before = season.watched.get(slot, (0, 0.0))
+                count, watched = count + before[0], watched + before[1]
+            requests += count
+            seconds += watched
+            low += band.low * watched
+            high += band.high * watched
+        return Stretch(name, requests, seconds, low, high)
+
+    result = [over([current], "this cycle", cycle_only=True)]
+    result.append(over([current], "this quarter hour"))
+    if previous in season.traffic and previous in season.watched:
+        result.append(over([previous, current], "the last two quarter hours"))
+    # A stretch no longer than the one before it says nothing new.
+    unique = [result[0]]
+    for stretch in result[1:]:
+        if stretch.seconds > unique[-1].seconds:
+            unique.append(stretch)
+    return [s for s in unique if s.seconds > 0]
 
 
-def _stretch(name: str, requests: int, seconds: float, band: TrafficBand) -> Stretch:
-    return Stretch(name, requests, seconds, band.low * seconds, band.high * seconds)
+def _anything_arrived(ctx: DetectContext) -> bool:
+    """Whether any endpoint's spans arrived in this cycle (a drop everywhere at
+    once may be the telemetry, not the traffic)."""
+    if ctx.witnesses is None:
+        return True
+    return any(
+        s.start > (ctx.bucket_start or 0.0) or s.late
+        for spans in ctx.witnesses.by_endpoint.values()
+        for s in spans
+    )
 
 
 def _finding(
@@ -147,6 +167,11 @@ def _finding(
         f"({rate * 60:.1f}/min), expected {stretch.low:.0f}-{stretch.high:.0f} "
         f"for {when}"
     )
+    if not surge and not _anything_arrived(ctx):
+        summary += (
+            "; nothing arrived from any service either: the traffic or its "
+            "telemetry stopped"
+        )
     outage = not surge and stretch.requests <= OUTAGE_SHARE * stretch.low
     severity = "high" if outage else "medium"
     return Finding(
