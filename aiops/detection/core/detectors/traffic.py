@@ -42,6 +42,8 @@ SIGNAL = "traffic"
 FACTOR = 2.0
 # A drop to this share of the quietest usual traffic is an outage, not a dip.
 OUTAGE_SHARE = 0.1
+# How unlikely a stretch must be to count as off at all (see ``detect``).
+SUSPICIOUS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -72,26 +74,35 @@ def detect(ctx: DetectContext) -> Verdict:
         return Verdict(SIGNAL)
     level = ctx.config.significance / (2 * len(stretches))
     best: tuple[float, AnomalyType, Stretch] | None = None
-    relaxed: tuple[AnomalyType, Stretch] | None = None
     for stretch in stretches:
         surge_bar, drop_bar = FACTOR * stretch.high, stretch.low / FACTOR
         if stretch.requests > surge_bar:
-            p_value = poisson_at_least(stretch.requests, surge_bar)
-            found = (p_value, AnomalyType.TRAFFIC_SURGE, stretch)
+            found = (
+                poisson_at_least(stretch.requests, surge_bar),
+                AnomalyType.TRAFFIC_SURGE,
+                stretch,
+            )
         elif stretch.requests < drop_bar:
-            p_value = poisson_at_most(stretch.requests, drop_bar)
-            found = (p_value, AnomalyType.TRAFFIC_DROP, stretch)
+            found = (
+                poisson_at_most(stretch.requests, drop_bar),
+                AnomalyType.TRAFFIC_DROP,
+                stretch,
+            )
         else:
             continue
-        relaxed = relaxed or found[1:]
-        if p_value <= level and (best is None or p_value < best[0]):
+        if best is None or found[0] < best[0]:
             best = found
-    if best is None and (relaxed is None or not ctx.in_incident):
-        return Verdict(SIGNAL, suspicious=relaxed is not None)
-    kind, stretch = best[1:] if best is not None else relaxed
-    return Verdict(
-        SIGNAL, _finding(ctx, kind, stretch, opens=best is not None), suspicious=True
-    )
+    # Beyond a bar by chance is common where few requests are expected (a
+    # quiet night's cycle without a request is below any drop bar): only a
+    # stretch that is off beyond ``SUSPICIOUS`` pauses learning the rate or
+    # keeps an incident open.
+    if best is None or best[0] > SUSPICIOUS:
+        return Verdict(SIGNAL)
+    p_value, kind, stretch = best
+    opens = p_value <= level
+    if not opens and not ctx.in_incident:
+        return Verdict(SIGNAL, suspicious=True)
+    return Verdict(SIGNAL, _finding(ctx, kind, stretch, opens=opens), suspicious=True)
 
 
 def _stretches(ctx: DetectContext) -> list[Stretch]:
