@@ -20,11 +20,24 @@ class Epoch(Func):
         return []
 
     def as_sqlite(self, compiler, connection, **extra):
-        # Django stores SQLite datetimes as UTC text; julianday() parses it.
+        # Django stores SQLite datetimes as UTC text, "YYYY-MM-DD HH:MM:SS" and
+        # ".ffffff" unless the fraction is zero. Whole seconds (julianday() of
+        # the text without its fraction, rounded) and the microseconds from the
+        # text, in integers, then one division: the float Python's timestamp()
+        # gives. julianday() of the whole text keeps milliseconds only, and its
+        # day count times 86400 is off by up to 5e-5 s: a request that started
+        # on a quarter hour was read as the end of the one before, and learned
+        # and judged in that slot's season. (The expression is a column: its
+        # text appears twice, with no parameters.)
         return self.as_sql(
             compiler,
             connection,
-            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+            template=(
+                "((CAST(round((julianday(substr(%(expressions)s, 1, 19))"
+                " - 2440587.5) * 86400.0) AS INTEGER) * 1000000"
+                " + CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))"
+                " / 1000000.0)"
+            ),
             **extra,
         )
 
