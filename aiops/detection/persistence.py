@@ -79,13 +79,17 @@ def _count(row: EndpointBaseline, counts: Tally | None) -> None:
 def _idle(baseline: Baseline, now: float, config: DetectionConfig) -> bool:
     """Not seen for long: an endpoint that never learned 20 requests (a one-off
     name, a typo, a flood of made-up ones) after an hour or the look-back, any
-    other after the retention period."""
+    other after the retention period or the seasonal history's days, whichever
+    is longer. A weekly job (or an endpoint used on one day of the week) is
+    idle for about a week between runs: it keeps what it learned, as the
+    seasonal history relative to its level is kept."""
     if baseline.last_seen is None:
         return False
     if not baseline.knows_enough(config.min_baseline_samples):
         horizon = max(config.lookback, IDLE_UNLEARNED)
     else:
-        horizon = settings.AIOPS_RETENTION_DAYS * 86_400
+        days = max(settings.AIOPS_RETENTION_DAYS, seasonal.HISTORY_DAYS)
+        horizon = days * seasonal.DAY_SECONDS
     return now - baseline.last_seen > horizon
 
 
