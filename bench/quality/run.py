@@ -4,6 +4,7 @@
     .venv/bin/python bench/quality/run.py            # everything (about 25 minutes)
     .venv/bin/python bench/quality/run.py --part nab # or synthetic, or nezha
     .venv/bin/python bench/quality/run.py --quick    # 1 seed, 1 NAB file a category
+    .venv/bin/python bench/quality/run.py --part seasonal --days 3  # first 3 days
 
 Prints the tables and writes bench/quality/out/last.json.
 """
@@ -141,11 +142,17 @@ def run_deploys(jobs: int, quick: bool, work: Path) -> dict:
     return deploys.score(outcomes)
 
 
-def run_seasonal(work: Path) -> dict:
-    chosen = seasonal.scenario()
+def run_seasonal(work: Path, days: int = seasonal.DAYS) -> dict:
+    chosen = seasonal.scenario(days)
     lines = [json.dumps(s) for s in chosen.spans()]
     incidents, seconds = replay(lines, 30, work, chosen.name)
     report = seasonal.score(chosen, incidents)
+    report["days"] = days
+    # Every incident in full (anomalies, detector, evidence), for diagnosing.
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"seasonal-incidents-{days}d.jsonl").write_text(
+        "".join(json.dumps(i) + "\n" for i in incidents)
+    )
     report["spans"] = len(lines)
     report["replay_seconds"] = round(seconds, 1)
     return report
@@ -291,6 +298,12 @@ def main() -> int:
     )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=seasonal.DAYS,
+        help="seasonal: replay only the first DAYS days (3: the first nights, ~8 min)",
+    )
     args = parser.parse_args()
     report: dict = {}
     started = time.perf_counter()
@@ -301,7 +314,7 @@ def main() -> int:
         if args.part in ("all", "deploys"):
             report["deploys"] = run_deploys(args.jobs, args.quick, work)
         if args.part in ("all", "seasonal"):
-            report["seasonal"] = run_seasonal(work)
+            report["seasonal"] = run_seasonal(work, args.days)
         if args.part in ("all", "nab"):
             report["nab"] = run_nab(args.jobs, args.quick, work)
         if args.part in ("all", "nezha"):
@@ -312,6 +325,8 @@ def main() -> int:
     name = "last.json" if args.part == "all" else f"last-{args.part}.json"
     if args.quick:
         name = name.replace(".json", "-quick.json")
+    if args.days != seasonal.DAYS:
+        name = name.replace(".json", f"-{args.days}d.json")
     (OUT / name).write_text(json.dumps(report, indent=2, default=str))
     print(f"\n({report['seconds']} s; details in {OUT / name})")
     return 0

@@ -46,9 +46,10 @@ def test_small_relative_changes_are_ignored_however_significant():
 
 
 def test_a_median_of_few_requests_needs_more():
-    # One request at 400 ms is within what single requests of this endpoint do.
-    assert shift([400], within_var=40_000.0) == []
-    assert shift([400], within_var=0.0) != []
+    # Five requests at 290 ms are within what single requests of this endpoint
+    # do (one is never judged: test_one_request_of_an_endpoint_never_busy_...).
+    assert shift([290] * 5, within_var=40_000.0) == []
+    assert shift([290] * 5, within_var=0.0) != []
 
 
 def test_medians_of_a_handful_of_requests_are_left_to_the_latency_detector():
@@ -58,5 +59,25 @@ def test_medians_of_a_handful_of_requests_are_left_to_the_latency_detector():
     assert shift([300] * 19, within_var=100.0, busy_cycles=100) == []
     assert shift([300] * 20, within_var=100.0, busy_cycles=100) != []
     # An endpoint that never had busy cycles is a series of small cycles,
-    # learned and judged as such.
-    assert shift([300], within_var=100.0, busy_cycles=0) != []
+    # learned and judged as such: on a window's worth of requests.
+    quiet = dict(within_var=100.0, busy_cycles=0)
+    assert shift([300], recent_medians=[300] * 4, recent_counts=[1] * 4, **quiet)
+    assert shift([300] * 5, **quiet) != []
+
+
+def test_one_request_of_an_endpoint_never_busy_is_no_shift():
+    # A new install's first night: cycles of one request, a variance learned
+    # from a few dozen calm ones; one request from the long tail (8 x, as a
+    # pause or a cold cache makes one request in a hundred) is 20 standard
+    # deviations off it, and still one slow request.
+    calm = dict(cycle_mean=6.2, cycle_var=1.7**2, cycle_count=54, within_var=1.2**2)
+    assert shift([51.0], busy_cycles=0, **calm) == []
+    assert shift([51.0, 50.0], busy_cycles=0, **calm) == []
+    # The same request after four calm ones: the median of five says nothing.
+    calm.update(recent_medians=[6.0, 6.5, 5.8, 6.1], recent_counts=[1] * 4)
+    assert shift([51.0], busy_cycles=0, **calm) == []
+    # Three of five that slow are a shift (the latency detector may not know
+    # the tail well enough yet to call them).
+    calm.update(recent_medians=[6.0, 6.5, 50.0, 52.0], recent_counts=[1] * 4)
+    [finding] = shift([51.0], busy_cycles=0, **calm)
+    assert finding.detail["cycles"] == 5

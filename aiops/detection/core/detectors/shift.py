@@ -11,7 +11,14 @@ day (``aiops.detection.core.seasonal``), and shown with it.
 
 An endpoint busy at times (``Baseline.busy_cycles``) is judged only on stretches
 of ``MIN_REQUESTS``: its variance was learned from busy cycles, and a quiet
-night's medians of one or two requests are single requests, not medians.
+night's medians of one or two requests are single requests, not medians. One
+that never was busy (a probe, a job, or a new install whose first traffic is a
+quiet night) is judged on stretches of at least a window's worth of requests
+(``min_window_samples``, what the latency detector borrows up to): never on one
+request. The median of one request is that request, and one request from the
+long tail (a pause, a cold cache: several times the usual, a few in a hundred)
+is many standard deviations off a variance learned from a few dozen calm ones;
+one slow request is no incident.
 """
 
 from __future__ import annotations
@@ -54,6 +61,11 @@ def _deviation(ctx: DetectContext) -> tuple[int, float, float] | None:
         if len(medians) < k:
             continue
         samples = max(sum(counts[-k:]), 1)
+        if samples < cfg.min_window_samples:
+            # One request (or two) of an endpoint that never was busy: a slow
+            # one is the latency detector's to judge, against the tail rate
+            # its evidence allows (``slowness.tail_rate``), never a shift.
+            continue
         if baseline.busy_cycles and samples < MIN_REQUESTS:
             # Medians of a few requests of an endpoint that is busy at other
             # times are not its typical latency: a slow one among so few is the
