@@ -13,6 +13,10 @@ from aiops.detection.core.stats import median, time_weighted_alpha
 from aiops.detection.core.types import Baseline, EndpointKey, SpanRow
 
 SIGNALS = ("latency", "shift", "errors", "traffic", "queries")
+# The lowest error rate the error detector tells apart from none (its floor):
+# an estimate of a rate this small needs about 1 / rate requests, so a learned
+# error rate remembers at least that many requests, however few a cycle holds.
+MIN_ERROR_RATE = 0.01
 # The anchor level learns this many times more slowly than the level.
 ANCHOR_SLOWDOWN = 12
 
@@ -138,11 +142,14 @@ def learn(
         return learned
 
     n = len(bucket)
-    # Until the baseline has seen enough requests, average them (a cold start
-    # converges at once instead of creeping up from zero).
-    weight = max(alpha, n / (baseline.sample_count + n))
     if "errors" not in blocked:
         errors = sum(1 for s in bucket if s.is_error)
+        # Until the baseline has seen enough requests, average them (a cold
+        # start converges at once instead of creeping up from zero). After,
+        # a cycle weighs as the requests it holds: on a quiet endpoint one
+        # failed request is one of the last hundred, not a tenth of the rate
+        # (which then hid the fault that began with it).
+        weight = max(min(alpha, n * MIN_ERROR_RATE), n / (baseline.sample_count + n))
         learned.error_rate = _move(baseline.error_rate, errors / n, weight)
     if "queries" not in blocked:
         _learn_queries(learned, baseline, bucket, alpha)

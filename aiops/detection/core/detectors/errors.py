@@ -10,6 +10,7 @@ canary failing on a tenth of the traffic stays under the endpoint's bar).
 
 from __future__ import annotations
 
+from aiops.detection.core.baseline import MIN_ERROR_RATE
 from aiops.detection.core.detectors.base import (
     DetectContext,
     Verdict,
@@ -25,7 +26,6 @@ from aiops.detection.core.types import Finding
 
 SIGNAL = "errors"
 TYPE = AnomalyType.ERRORS
-MIN_ERROR_RATE = 0.01
 
 
 def _seasonal_rate(ctx: DetectContext) -> float:
