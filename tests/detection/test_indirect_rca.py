@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.replaying import replay_lines
+
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 WARMUP = 600.0
 FAULT_AT = T0 + WARMUP
@@ -176,17 +175,7 @@ def traffic(kind: type[Traces], fault: str, fault_seconds: float = 240) -> list[
 
 
 def replayed(tmp_path: Path, lines: list[str]) -> list[dict]:
-    spans, out = tmp_path / "spans.jsonl", tmp_path / "incidents.jsonl"
-    spans.write_text("\n".join(lines) + "\n")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "replay", str(spans), "--output", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    return replay_lines(tmp_path, lines, timeout=300)
 
 
 def root(incident: dict) -> tuple[str, str]:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +21,8 @@ from aiops.detection.core.seasonal import day_and_slot
 from aiops.detection.models import EndpointRollup, SeasonalSlot
 from aiops.detection.selectors import to_datetime
 from tests.detection.traffic import T0, run_cycles, shop_traffic, store
+from tests.replaying import replay_lines
 
-ROOT = Path(__file__).resolve().parents[2]
 MONDAY = 1_767_571_200.0  # 2026-01-05 00:00 UTC
 DAY = 86_400.0
 FAULT_AT = MONDAY + 3 * DAY + 2 * 3600 + 10 * 60  # Thursday 02:10, in the batch
@@ -65,21 +62,12 @@ def _lines(days: int) -> list[str]:
 def _replay(
     tmp_path: Path, seasonal: bool, lines: list[str] | None = None, interval=300
 ) -> list[dict]:
-    spans = tmp_path / "spans.jsonl"
-    spans.write_text("\n".join(lines or _lines(5)) + "\n")
-    out = tmp_path / f"incidents-{seasonal}.jsonl"
-    env = {**os.environ, "AIOPS_SEASONAL": "1" if seasonal else "0"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "replay", str(spans), "--interval", str(interval)]
-        + ["--output", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return replay_lines(
+        tmp_path,
+        lines or _lines(5),
+        interval=interval,
+        env={"AIOPS_SEASONAL": "1" if seasonal else "0"},
     )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 def _opened(incident: dict) -> datetime:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.replaying import replay_lines
+
 MONDAY = 1_767_571_200.0  # 2026-01-05 00:00 UTC
 HOUR = 3_600.0
 FAULT_AT = MONDAY + 3 * HOUR  # 03:00, 5 x slower for 15 minutes
@@ -62,19 +61,7 @@ def _lines(hours: float, *, fault: bool = False) -> list[str]:
 
 
 def _replay(tmp_path: Path, lines: list[str]) -> list[dict]:
-    spans = tmp_path / "spans.jsonl"
-    spans.write_text("\n".join(lines) + "\n")
-    out = tmp_path / "incidents.jsonl"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "replay", str(spans), "--interval", "30"]
-        + ["--output", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    return replay_lines(tmp_path, lines, interval=30)
 
 
 def _opened(incident: dict) -> float:
