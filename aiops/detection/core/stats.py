@@ -49,8 +49,9 @@ def binomial_tail(k: int, n: int, p: float) -> float:
         )
         term = math.exp(log_term)
         total += term
-        # Past the mode the terms only shrink; stop once they stop mattering.
-        if j > mode and term < total * 1e-12:
+        # Past the mode the terms only shrink; stop once they stop mattering
+        # (or underflow: a tail too small to represent is done at once).
+        if j > mode and term <= total * 1e-12:
             break
     return min(total, 1.0)
 
@@ -63,7 +64,10 @@ def _poisson_sum(terms: range, mean: float) -> float:
     for j in terms:
         term = math.exp(j * log_mean - mean - math.lgamma(j + 1))
         total += term
-        if term < total * 1e-12:
+        # The terms only shrink this way: done once they stop mattering, or
+        # underflow to nothing (a tail of 1e-400 is 0.0 at once, not after
+        # walking 100,000 terms of zeros).
+        if term <= total * 1e-12:
             break
     return min(total, 1.0)
 
