@@ -61,3 +61,12 @@ def test_poisson_tails_far_beyond_what_a_float_holds_are_zero():
     assert poisson_at_most(0, 5000.0) == 0.0
     assert poisson_at_least(4, 1.0) == pytest.approx(0.018988, abs=1e-6)
     assert poisson_at_most(2, 10.0) == pytest.approx(0.0027694, abs=1e-6)
+
+
+def test_a_sampler_that_reports_in_bursts_is_no_traffic_to_judge():
+    # A series sampled every five minutes (NAB's road sensors: three values a
+    # quarter hour, at times a burst of twenty): its count is a rhythm, not a
+    # load. Found by the real NAB replay (206 false alarms on one file).
+    sampled = TrafficBand(low=3 / 900, high=3 / 900, basis="hour of week", days=2)
+    verdict = traffic.detect(context(20, watched=(25, 570.0), rate_band=sampled))
+    assert verdict.finding is None and not verdict.suspicious

@@ -44,6 +44,11 @@ FACTOR = 2.0
 OUTAGE_SHARE = 0.1
 # How unlikely a stretch must be to count as off at all (see ``detect``).
 SUSPICIOUS = 1e-3
+# A stretch is judged when its quietest usual traffic is at least this many
+# requests, as the silence and missing-calls detectors need 20 expected: below
+# it, a count is a schedule's or a sampler's rhythm more than a load (a probe
+# every five minutes, a sensor that reports in bursts), and Poisson it is not.
+MIN_EXPECTED = 20.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,7 @@ def _stretches(ctx: DetectContext) -> list[Stretch]:
     for stretch in result[1:]:
         if stretch.seconds > unique[-1].seconds:
             unique.append(stretch)
-    return [s for s in unique if s.seconds > 0]
+    return [s for s in unique if s.seconds > 0 and s.low >= MIN_EXPECTED]
 
 
 def _anything_arrived(ctx: DetectContext) -> bool:
