@@ -228,11 +228,13 @@ def _judged_since(detector, context: DetectContext, finding: Finding, since: flo
     """The finding as evidence that started after ``since`` alone supports it: an
     operator's resolve is final for what it saw. Without enough such evidence the
     finding may still keep another open incident alive, never open one."""
-    if finding.type == AnomalyType.SILENCE:
-        # Evidence of absence: the quiet stretch itself must follow the resolve.
-        fresh = finding.window_start >= since
-    elif finding.type in (AnomalyType.TRAFFIC_SURGE, AnomalyType.TRAFFIC_DROP):
-        # Judged on counts, not on spans: the stretch counted must follow it.
+    if finding.type in (
+        AnomalyType.SILENCE,
+        AnomalyType.TRAFFIC_SURGE,
+        AnomalyType.TRAFFIC_DROP,
+    ):
+        # Judged on counts (of absence, or of too many or too few requests),
+        # not on spans: the stretch counted must itself follow the resolve.
         fresh = finding.window_start >= since
     elif finding.type in (AnomalyType.SHIFT, AnomalyType.SERIES):
         cycles = finding.detail.get("cycles", 1)

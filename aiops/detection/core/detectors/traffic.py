@@ -171,9 +171,10 @@ def _finding(
 ) -> Finding:
     season = ctx.baseline.season
     assert season is not None
-    band = season.traffic[day_and_slot(ctx.now)]
+    current = day_and_slot(ctx.now)
+    band = season.traffic[current]
     moment = datetime.fromtimestamp(ctx.now, tz=UTC).strftime("%A")
-    when = f"{moment} {slot_label(day_and_slot(ctx.now)[1])} ({band.basis})"
+    when = f"{moment} {slot_label(current[1])} ({band.basis})"
     minutes = stretch.seconds / 60
     rate = stretch.requests / stretch.seconds
     surge = kind == AnomalyType.TRAFFIC_SURGE
