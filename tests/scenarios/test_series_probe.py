@@ -72,3 +72,32 @@ def test_an_operator_resolving_a_slow_probe_mid_fault_is_final():
     [incident] = incidents()  # the slowness it saw opens nothing new
     assert incident["status"] == "resolved"
     assert incident["resolved_by"] == "operator"
+
+
+def test_one_slow_request_of_an_endpoint_used_at_random_is_no_incident():
+    # An admin page opened every five minutes or so, at random: a cycle that has
+    # data holds one request, as a probe's cycles do, but the requests keep no
+    # beat. Once it has been watched for a warm-up's worth of them, one request
+    # 10 x slower is still one slow request (the latency detector needs three),
+    # not a series that left its range.
+    rng = random.Random(11)
+    t, spans = T0, []
+    for n in range(171):
+        t += rng.expovariate(1 / 300)
+        spans.append(
+            SpanRecord(
+                service="shop",
+                endpoint="GET /admin/reports",
+                method="GET",
+                start_time=moment(t),
+                duration_ms=40 * rng.lognormvariate(0, 0.35) * (10 if n == 170 else 1),
+                status_code=200,
+                trace_id=f"{rng.getrandbits(128):032x}",
+                span_id=f"{rng.getrandbits(64):016x}",
+            )
+        )
+    tl = Timeline()
+    tl.send(spans)
+    tl.cycles(T0, t + 600)
+
+    assert incidents() == []
