@@ -333,6 +333,9 @@ class DependencyEdge(models.Model):
     call_rate = models.FloatField(null=True, blank=True)
     error_rate = models.FloatField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    # Calls per successful request of the caller, from cycles whose calls looked
+    # usual: what the missing-calls detector expects.
+    calls_per_request = models.FloatField(null=True, blank=True)
     # The CLIENT span the caller records for this call (name and peer), so that a
     # call that never got an answer can still be pinned on this callee.
     client_endpoint = models.CharField(max_length=200, blank=True)

@@ -182,6 +182,8 @@ def save_calls(result: CycleResult, now: datetime) -> None:
         calls = stats.calls if stats else 0
         if result.elapsed > 0:
             edge.call_rate = _ewma(edge.call_rate, calls / result.elapsed)
+        if (per_request := result.calls_per_request.get(pair)) is not None:
+            edge.calls_per_request = _ewma(edge.calls_per_request, per_request)
         if not stats:
             continue
         previous = edge.call_count
@@ -211,6 +213,7 @@ def save_calls(result: CycleResult, now: datetime) -> None:
             "call_count",
             "error_count",
             "call_rate",
+            "calls_per_request",
             "error_rate",
             "latency_ms",
             "offset_ms",

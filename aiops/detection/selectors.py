@@ -349,6 +349,7 @@ def _edges() -> list[CallEdge]:
             offset_ms=e.offset_ms,
             gap_ms=e.gap_ms,
             call_rate=e.call_rate,
+            calls_per_request=e.calls_per_request,
         )
         for e in DependencyEdge.objects.all()
     ]

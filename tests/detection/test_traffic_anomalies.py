@@ -11,10 +11,14 @@ for ten minutes while traffic went on.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 
 from aiops.detection.core.seasonal import SLOT_SECONDS, day_and_slot
 from aiops.detection.models import Incident, SeasonalSlot
+from tests.conftest import make_user, token_client
 from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +81,20 @@ def test_a_surge_opens_one_traffic_incident_rooted_where_it_enters():
     [anomaly] = incident.anomalies.filter(type="traffic_surge")
     assert "Traffic surge" in anomaly.summary and "expected" in anomaly.summary
     assert "10:" in anomaly.summary and "hour of week" in anomaly.summary
+
+
+def test_a_surge_that_lasts_is_one_incident_not_missing_calls_too():
+    # Five times the usual checkouts for ten minutes: while the request rate's
+    # learning pauses, the calls they make are still the usual per checkout.
+    seed()
+    store(shop_traffic(T0 - 600, 900, rps=2.0))
+    store(shop_traffic(T0 + 300, 600, rps=10.0, seed=2))
+    store(shop_traffic(T0 + 900, 600, rps=2.0, seed=3))
+    run_cycles(T0 - 600, T0 + 1500)
+
+    [incident] = opened()
+    assert incident.kind == "traffic"
+    assert {a.type for a in incident.anomalies.all()} == {"traffic_surge"}
 
 
 def test_a_drop_is_an_outage_upstream():
@@ -163,3 +181,47 @@ def test_a_drop_of_everything_says_the_telemetry_may_have_stopped():
     [incident] = opened()
     [anomaly] = incident.anomalies.filter(type="traffic_drop")
     assert "telemetry stopped" in anomaly.summary
+
+
+def resolve_by_operator(incident: Incident, at: float) -> None:
+    client = token_client(make_user("operator", staff=True))
+    with time_machine.travel(datetime.fromtimestamp(at, tz=UTC), tick=False):
+        answer = client.post(f"/aiops/incidents/{incident.public_id}/resolve")
+    assert answer.status_code == 200, answer.content
+
+
+def test_resolving_a_surge_that_ended_is_final_though_its_counts_stay_in_view():
+    # Resolved at T0 + 730, after the surge (T0 + 300 to T0 + 720): the quarter
+    # hours judged afterwards still hold its requests; they were seen.
+    seed()
+    store(shop_traffic(T0 - 600, 900, rps=2.0))
+    store(shop_traffic(T0 + 300, 420, rps=8.0, seed=2))
+    store(shop_traffic(T0 + 720, 1080, rps=2.0, seed=5))
+    run_cycles(T0 - 600, T0 + 720)
+    [incident] = opened()
+    resolve_by_operator(incident, T0 + 730)
+    run_cycles(T0 + 720, T0 + 1800)
+
+    [incident] = opened()
+    assert (incident.status, incident.resolved_by) == ("resolved", "operator")
+    assert incident.reopen_count == 0
+
+
+def test_a_surge_still_on_after_a_resolve_reopens_its_incident_at_once():
+    # The quarter hours judged hold requests from before the resolve; the
+    # first cycle wholly after it is enough to show the surge goes on.
+    seed()
+    store(shop_traffic(T0 - 600, 900, rps=2.0))
+    store(shop_traffic(T0 + 300, 1200, rps=8.0, seed=2))
+    run_cycles(T0 - 600, T0 + 600)
+    [incident] = opened()
+    resolve_by_operator(incident, T0 + 610)
+    run_cycles(T0 + 600, T0 + 900)
+
+    [incident] = opened()
+    assert (incident.status, incident.reopen_count) == ("open", 1)
+    assert incident.kind == "traffic"
+    reopened = incident.events.get(kind="reopened").at.timestamp()
+    assert reopened == T0 + 660
+    # Opened on one cycle's requests, and says so (not "in 0 min").
+    assert " requests in 30 s (" in incident.title

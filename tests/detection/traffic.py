@@ -27,6 +27,9 @@ class Fault:
     payment_silent: bool = False
     inventory_delay_ms: float = 0.0
     inventory_error_rate: float = 0.0
+    # Share of checkouts that answer 200 without calling inventory (a code fault
+    # that returns early).
+    inventory_skip_rate: float = 0.0
     checkout_timeout_ms: float = 5_000.0
 
 
@@ -122,6 +125,8 @@ def checkout_trace(
     )
     if seen != 200:
         status, error = 502, "DownstreamError"
+    elif fault.inventory_skip_rate and rng.random() < fault.inventory_skip_rate:
+        pass
     else:
         inventory = rng.lognormvariate(0, sigma) * 50 + fault.inventory_delay_ms
         t, seen = trace.call(

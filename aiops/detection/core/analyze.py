@@ -78,6 +78,12 @@ class CycleResult:
     summaries: dict[EndpointKey, BucketSummary] = field(default_factory=dict)
     # Per endpoint with new spans: what they add to its seasonal history.
     seasonal: dict[EndpointKey, list[SlotObservation]] = field(default_factory=dict)
+    # Per (caller, callee): this cycle's calls per successful request of the
+    # caller, for the callers whose calls are learned this cycle (0 where a
+    # learned call was not made).
+    calls_per_request: dict[tuple[EndpointKey, EndpointKey], float] = field(
+        default_factory=dict
+    )
 
 
 def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
@@ -105,6 +111,18 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
     def is_new(span: SpanRow) -> bool:
         return span.late or span.start > bucket_start
 
+    # Judged on the call graph before the baselines learn: a caller whose calls
+    # look collapsed does not learn its calls per request from this cycle.
+    calls_findings, calls_off = missing_calls.detect(
+        by_endpoint=by_endpoint,
+        index=index,
+        edges=data.edges,
+        baselines=data.baselines,
+        window_start=window_start,
+        now=now,
+        config=config,
+        evidence_since=data.evidence_since,
+    )
     findings: list[Finding] = []
     learned: dict[EndpointKey, Baseline] = {}
     summaries: dict[EndpointKey, BucketSummary] = {}
@@ -132,7 +150,7 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             cycle_samples=len(served),
             bucket_start=bucket_start,
         )
-        suspicious: set[str] = set()
+        suspicious: set[str] = {"calls"} if key in calls_off else set()
         flagged: set[str] = set()
         mine: list[Finding] = []
         verdicts = []
@@ -191,29 +209,49 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
             # Busy after all: judged by the other detectors from now on.
             learned[key].series = {}
 
-    findings.extend(
-        missing_calls.detect(
-            by_endpoint=by_endpoint,
-            index=index,
-            edges=data.edges,
-            baselines=data.baselines,
-            window_start=window_start,
-            now=now,
-            config=config,
-        )
-    )
+    findings.extend(calls_findings)
     groups = build_groups(findings, spans, data.baselines, data.edges)
+    calls = collect_calls(spans, index, is_new)
     return CycleResult(
         findings=findings,
         groups=groups,
         baselines=learned,
-        calls=collect_calls(spans, index, is_new),
+        calls=calls,
         window_start=window_start,
         window_end=now,
         elapsed=elapsed,
         summaries=summaries,
         seasonal=observations,
+        calls_per_request=_calls_per_request(
+            calls, data.edges, summaries, learned, now, config
+        ),
     )
+
+
+def _calls_per_request(
+    calls: dict[tuple[EndpointKey, EndpointKey], CallStats],
+    edges: list[CallEdge],
+    summaries: dict[EndpointKey, BucketSummary],
+    learned: dict[EndpointKey, Baseline],
+    now: float,
+    config: DetectionConfig,
+) -> dict[tuple[EndpointKey, EndpointKey], float]:
+    """This cycle's calls per successful request, per edge whose caller had
+    successful requests and is not holding its calls' learning (suspicious for
+    less than ``relearn_after``)."""
+    pairs = set(calls) | {(e.caller, e.callee) for e in edges}
+    result = {}
+    for caller, callee in pairs:
+        summary, baseline = summaries.get(caller), learned.get(caller)
+        served = summary.requests - summary.errors if summary else 0
+        if served <= 0 or baseline is None:
+            continue
+        since = baseline.suspicious_since.get("calls")
+        if since is not None and now - since < config.relearn_after:
+            continue
+        stats = calls.get((caller, callee))
+        result[(caller, callee)] = (stats.served_calls if stats else 0) / served
+    return result
 
 
 def _seen_lately(baseline: Baseline, now: float) -> bool:
@@ -234,8 +272,14 @@ def _judged_since(detector, context: DetectContext, finding: Finding, since: flo
         AnomalyType.TRAFFIC_DROP,
     ):
         # Judged on counts (of absence, or of too many or too few requests),
-        # not on spans: the stretch counted must itself follow the resolve.
-        fresh = finding.window_start >= since
+        # not on spans: judged again on the stretches that follow the resolve
+        # (the most telling stretch may have begun before it).
+        if finding.window_start >= since:
+            return finding
+        verdict = detector.detect(replace(context, evidence_since=since))
+        if verdict.finding is not None and verdict.finding.opens_incident:
+            return verdict.finding
+        fresh = False
     elif finding.type in (AnomalyType.SHIFT, AnomalyType.SERIES):
         cycles = finding.detail.get("cycles", 1)
         fresh = context.now - cycles * context.config.interval >= since

@@ -12,7 +12,7 @@ from aiops.detection.core import slowness
 from aiops.detection.core.stats import median, time_weighted_alpha
 from aiops.detection.core.types import Baseline, EndpointKey, SpanRow
 
-SIGNALS = ("latency", "shift", "errors", "traffic", "queries")
+SIGNALS = ("latency", "shift", "errors", "traffic", "queries", "calls")
 # The lowest error rate the error detector tells apart from none (its floor):
 # an estimate of a rate this small needs about 1 / rate requests, so a learned
 # error rate remembers at least that many requests, however few a cycle holds.

@@ -12,6 +12,9 @@ from aiops.detection.core.window import ENDPOINT_KINDS, TraceIndex, call_timer
 @dataclass
 class CallStats:
     calls: int = 0
+    # Of those, calls made by caller spans that succeeded (what ``missing_calls``
+    # counts per successful request).
+    served_calls: int = 0
     errors: int = 0
     latency_total_ms: float = 0.0  # the callee's SERVER span durations
     offset_total_ms: float = 0.0
@@ -48,6 +51,7 @@ def collect_calls(
             continue
         edge = stats.setdefault((parent.key, span.key), CallStats())
         edge.calls += 1
+        edge.served_calls += not parent.is_error
         edge.errors += span.is_error
         edge.latency_total_ms += span.duration_ms
         edge.offset_total_ms += (span.start - parent.start) * 1000.0

@@ -385,19 +385,21 @@ def build_groups(
     explained: list[_Explained] = []
     for finding in findings:
         if (
-            finding.type == AnomalyType.SILENCE
+            finding.type in (AnomalyType.SILENCE, AnomalyType.CALLS)
             or _is_drop(finding)
             or finding.kind in OWN_KINDS
         ):
             # Too many queries is the endpoint's own code, however slow the
-            # database it asks; the load an entry point receives is its own.
+            # database it asks; the load an entry point receives is its own; so
+            # are the calls its successful requests skipped (following their
+            # spans down would blame whichever call happened to be slowest).
             explained.append(_Explained(finding, Counter({finding.key: 1}), "self", []))
             continue
         item = _trace_votes(finding, walker)
         if not item.votes:
             item.votes[finding.key] = 1
         top, _ = item.votes.most_common(1)[0]
-        if top == finding.key and finding.type != AnomalyType.CALLS:
+        if top == finding.key:
             # Nothing deeper in its traces: a callee that went silent or broke
             # without leaving spans can still explain it, through the call graph.
             # Calls run in order, and a failing call stops the ones after it: the

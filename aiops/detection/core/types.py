@@ -184,6 +184,9 @@ class CallEdge:
     gap_ms: float | None = None
     # Recent calls per second (all callers' requests of ``caller`` together).
     call_rate: float | None = None
+    # Calls per successful request of ``caller``, learned from cycles whose
+    # calls looked usual (``missing_calls``).
+    calls_per_request: float | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ class DetectContext:
     # Where this cycle's new spans begin (the previous cycle, or the window's
     # start after a gap); None outside a cycle.
     bucket_start: float | None = None
+    # Detectors judged on counts over stretches of time (silence, traffic)
+    # judge only stretches that begin at or after this moment: an operator
+    # resolved what came before (``analyze._judged_since``).
+    evidence_since: float | None = None
 
     @property
     def judged_enough(self) -> bool:

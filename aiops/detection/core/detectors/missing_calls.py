@@ -3,11 +3,17 @@ calls it usually makes.
 
 A code fault that returns early, or catches an exception and answers anyway,
 leaves no error status and often no latency change: what changes is the shape of
-the request. The call graph says how often each caller calls each callee (its
-calls per second over the caller's requests per second); when the caller's
-successful requests in the window made a small share of the calls they usually
-make, and that many missing calls are implausible for a Poisson count, the
-caller is flagged: the requests that skipped the call are the evidence.
+the request. The call graph says how many calls to each callee a successful
+request of each caller usually makes (``CallEdge.calls_per_request``, learned
+per request, so a surge of requests is not fewer calls per request); when the
+caller's successful requests in the window made a small share of the calls they
+usually make, and that many missing calls are implausible for a Poisson count,
+the caller is flagged: the requests that skipped the call are the evidence. A
+caller whose calls look that collapsed (significantly or not) is suspicious:
+its calls per request are not learned until it recovers, or until the change
+has lasted ``relearn_after`` (a release that dropped the call for good).
+
+The fault is the caller's own code, whatever its traces show (``rca.OWN_KINDS``).
 
 Only drops are judged (a callee called more often, e.g. retries, shows in the
 callee's own latency or errors), only for callers with enough requests to expect
@@ -33,6 +39,8 @@ MIN_EXPECTED = 20.0
 # differ in how many calls they make (a cart of one item or of ten), far more
 # than a Poisson count allows, so only a collapse counts.
 MAX_SHARE = 0.25
+# How unlikely a collapse must be to count as suspicious (learning pauses).
+SUSPICIOUS = 1e-3
 
 
 def callee_keys(span: SpanRow, index: TraceIndex) -> Counter[EndpointKey]:
@@ -49,7 +57,11 @@ def detect(
     window_start: float,
     now: float,
     config: DetectionConfig,
-) -> list[Finding]:
+    evidence_since: dict[EndpointKey, float] | None = None,
+) -> tuple[list[Finding], set[EndpointKey]]:
+    """The findings, and the callers whose calls look collapsed (suspicious).
+    ``evidence_since``: per caller, requests before it were seen by an operator
+    who resolved their incident; they open nothing."""
     usual: dict[EndpointKey, dict[EndpointKey, float]] = defaultdict(dict)
     for edge in edges:
         caller = baselines.get(edge.caller)
@@ -57,17 +69,17 @@ def detect(
         if is_database(edge.callee):
             continue
         if (
-            edge.call_rate
+            edge.calls_per_request
             and caller is not None
-            and caller.request_rate > 0
             and caller.knows_enough(config.min_baseline_samples)
         ):
-            usual[edge.caller][edge.callee] = edge.call_rate / caller.request_rate
+            usual[edge.caller][edge.callee] = edge.calls_per_request
     # The whole window and its recent half: calls that stopped seconds before a
     # cycle are missing from the recent half long before from the whole window.
     starts = (window_start, now - (now - window_start) / 2)
     level = config.significance / len(starts)
     findings: list[Finding] = []
+    suspicious: set[EndpointKey] = set()
     for caller_key, per_request in sorted(usual.items()):
         served = [
             s
@@ -76,6 +88,7 @@ def detect(
         ]
         if not served:
             continue
+        resolved = (evidence_since or {}).get(caller_key)
         made = {s.span_id: callee_keys(s, index) for s in served}
         worst: tuple[float, EndpointKey, int, float, list[SpanRow]] | None = None
         for since in starts:
@@ -88,6 +101,17 @@ def detect(
                 if observed > MAX_SHARE * expected:
                     continue
                 p_value = poisson_at_most(observed, expected)
+                if p_value <= SUSPICIOUS:
+                    suspicious.add(caller_key)
+                if resolved is not None and since < resolved:
+                    # Judged again on the requests after the resolve alone.
+                    fresh = [s for s in requests if s.start > resolved]
+                    expected = rate * len(fresh)
+                    observed = sum(made[s.span_id][callee] for s in fresh)
+                    if expected < MIN_EXPECTED or observed > MAX_SHARE * expected:
+                        continue
+                    p_value = poisson_at_most(observed, expected)
+                    requests = fresh
                 if p_value <= level and (worst is None or p_value < worst[0]):
                     worst = (p_value, callee, observed, expected, requests)
         if worst is None:
@@ -121,4 +145,4 @@ def detect(
                 },
             )
         )
-    return findings
+    return findings, suspicious

@@ -32,6 +32,8 @@ def detect(ctx: DetectContext) -> Verdict:
     best = None
     for share in SHARES:
         since = window.end - share * length
+        if ctx.evidence_since is not None and since < ctx.evidence_since:
+            continue
         busy, served = ctx.witnesses.share(window.key, since)
         expected = baseline.request_rate * share * length * busy
         seen = sum(1 for s in window.spans if s.start > since)

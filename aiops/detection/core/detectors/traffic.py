@@ -74,7 +74,11 @@ def detect(ctx: DetectContext) -> Verdict:
         or (ctx.witnesses is not None and ctx.witnesses.callers.get(key))
     ):
         return Verdict(SIGNAL)
-    stretches = _stretches(ctx)
+    stretches = [
+        s
+        for s in _stretches(ctx)
+        if ctx.evidence_since is None or ctx.now - s.seconds >= ctx.evidence_since
+    ]
     if not stretches:
         return Verdict(SIGNAL)
     level = ctx.config.significance / (2 * len(stretches))
@@ -175,12 +179,13 @@ def _finding(
     band = season.traffic[current]
     moment = datetime.fromtimestamp(ctx.now, tz=UTC).strftime("%A")
     when = f"{moment} {slot_label(current[1])} ({band.basis})"
-    minutes = stretch.seconds / 60
-    rate = stretch.requests / stretch.seconds
+    seconds = stretch.seconds
+    lasted = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    rate = stretch.requests / seconds
     surge = kind == AnomalyType.TRAFFIC_SURGE
     word = "surge" if surge else "drop"
     summary = (
-        f"Traffic {word}: {stretch.requests} requests in {minutes:.0f} min "
+        f"Traffic {word}: {stretch.requests} requests in {lasted} "
         f"({rate * 60:.1f}/min), expected {stretch.low:.0f}-{stretch.high:.0f} "
         f"for {when}"
     )
