@@ -401,3 +401,25 @@ def test_an_endpoint_failing_from_its_first_request_is_found():
         "inventory",
         "errors",
     )
+
+
+def test_an_endpoint_still_silent_after_a_resolve_reopens_within_a_cycle_or_two():
+    # Checkouts stop arriving while the rest of the shop (health checks) stays
+    # busy. The operator resolves at FAULT + 140: the silence they saw opens
+    # nothing again, the silence after it does as soon as it fills a stretch
+    # judged (the window's recent half: the cycle at FAULT + 180), not once it
+    # fills the whole window.
+    tl = Timeline()
+    tl.shop(T0, WARMUP)
+    tl.send(health_checks(T0, WARMUP + 900, rps=2, seed=3))
+    tl.cycles(T0, FAULT + 120)
+    (incident,) = incidents()
+    assert ("checkout", "timeout_issue") in anomaly_kinds(incident)
+    with tl.operator(at=FAULT + 140) as api:
+        api.post(f"/aiops/incidents/{incident['id']}/resolve")
+    tl.cycles(FAULT + 120, FAULT + 420)
+
+    (after,) = incidents()
+    assert (after["status"], after["reopen_count"]) == ("open", 1)
+    reopened = [e["at"] for e in after["timeline"] if e["event"] == "reopened"]
+    assert _epoch(reopened[0]) == FAULT + 180
