@@ -333,9 +333,12 @@ class DependencyEdge(models.Model):
     call_rate = models.FloatField(null=True, blank=True)
     error_rate = models.FloatField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
-    # Calls per successful request of the caller, from cycles whose calls looked
-    # usual: what the missing-calls detector expects.
-    calls_per_request = models.FloatField(null=True, blank=True)
+    # Per cycle (EWMA over the cycles whose calls looked usual): calls made by the
+    # caller's successful requests, and those requests. Their quotient is what
+    # the missing-calls detector expects per request, weighted as the requests
+    # were (a cycle of a few heavy pages does not count as much as a busy one).
+    usual_calls = models.FloatField(null=True, blank=True)
+    usual_requests = models.FloatField(null=True, blank=True)
     # The CLIENT span the caller records for this call (name and peer), so that a
     # call that never got an answer can still be pinned on this callee.
     client_endpoint = models.CharField(max_length=200, blank=True)

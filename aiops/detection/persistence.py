@@ -182,8 +182,9 @@ def save_calls(result: CycleResult, now: datetime) -> None:
         calls = stats.calls if stats else 0
         if result.elapsed > 0:
             edge.call_rate = _ewma(edge.call_rate, calls / result.elapsed)
-        if (per_request := result.calls_per_request.get(pair)) is not None:
-            edge.calls_per_request = _ewma(edge.calls_per_request, per_request)
+        if (sample := result.call_samples.get(pair)) is not None:
+            edge.usual_calls = _ewma(edge.usual_calls, sample[0])
+            edge.usual_requests = _ewma(edge.usual_requests, sample[1])
         if not stats:
             continue
         previous = edge.call_count
@@ -213,7 +214,8 @@ def save_calls(result: CycleResult, now: datetime) -> None:
             "call_count",
             "error_count",
             "call_rate",
-            "calls_per_request",
+            "usual_calls",
+            "usual_requests",
             "error_rate",
             "latency_ms",
             "offset_ms",

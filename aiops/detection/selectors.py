@@ -349,7 +349,9 @@ def _edges() -> list[CallEdge]:
             offset_ms=e.offset_ms,
             gap_ms=e.gap_ms,
             call_rate=e.call_rate,
-            calls_per_request=e.calls_per_request,
+            calls_per_request=e.usual_calls / e.usual_requests
+            if e.usual_calls is not None and e.usual_requests
+            else None,
         )
         for e in DependencyEdge.objects.all()
     ]

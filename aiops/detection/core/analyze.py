@@ -78,10 +78,10 @@ class CycleResult:
     summaries: dict[EndpointKey, BucketSummary] = field(default_factory=dict)
     # Per endpoint with new spans: what they add to its seasonal history.
     seasonal: dict[EndpointKey, list[SlotObservation]] = field(default_factory=dict)
-    # Per (caller, callee): this cycle's calls per successful request of the
-    # caller, for the callers whose calls are learned this cycle (0 where a
-    # learned call was not made).
-    calls_per_request: dict[tuple[EndpointKey, EndpointKey], float] = field(
+    # Per (caller, callee): this cycle's calls made by the caller's successful
+    # requests, and those requests, for the callers whose calls are learned this
+    # cycle (0 calls where a learned call was not made).
+    call_samples: dict[tuple[EndpointKey, EndpointKey], tuple[int, int]] = field(
         default_factory=dict
     )
 
@@ -222,23 +222,21 @@ def analyze(data: CycleInput, config: DetectionConfig) -> CycleResult:
         elapsed=elapsed,
         summaries=summaries,
         seasonal=observations,
-        calls_per_request=_calls_per_request(
-            calls, data.edges, summaries, learned, now, config
-        ),
+        call_samples=_call_samples(calls, data.edges, summaries, learned, now, config),
     )
 
 
-def _calls_per_request(
+def _call_samples(
     calls: dict[tuple[EndpointKey, EndpointKey], CallStats],
     edges: list[CallEdge],
     summaries: dict[EndpointKey, BucketSummary],
     learned: dict[EndpointKey, Baseline],
     now: float,
     config: DetectionConfig,
-) -> dict[tuple[EndpointKey, EndpointKey], float]:
-    """This cycle's calls per successful request, per edge whose caller had
-    successful requests and is not holding its calls' learning (suspicious for
-    less than ``relearn_after``)."""
+) -> dict[tuple[EndpointKey, EndpointKey], tuple[int, int]]:
+    """This cycle's (calls by successful requests, successful requests), per
+    edge whose caller had successful requests and is not holding its calls'
+    learning (suspicious for less than ``relearn_after``)."""
     pairs = set(calls) | {(e.caller, e.callee) for e in edges}
     result = {}
     for caller, callee in pairs:
@@ -250,7 +248,7 @@ def _calls_per_request(
         if since is not None and now - since < config.relearn_after:
             continue
         stats = calls.get((caller, callee))
-        result[(caller, callee)] = (stats.served_calls if stats else 0) / served
+        result[(caller, callee)] = (stats.served_calls if stats else 0, served)
     return result
 
 

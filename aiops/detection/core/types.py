@@ -185,7 +185,8 @@ class CallEdge:
     # Recent calls per second (all callers' requests of ``caller`` together).
     call_rate: float | None = None
     # Calls per successful request of ``caller``, learned from cycles whose
-    # calls looked usual (``missing_calls``).
+    # calls looked usual (``missing_calls``): the quotient of the usual calls
+    # and requests per cycle.
     calls_per_request: float | None = None
 
 
