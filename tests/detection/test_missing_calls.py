@@ -6,14 +6,17 @@ no missing call."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-import time_machine
 
 from aiops.detection.models import Incident
-from tests.conftest import make_user, token_client
-from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
+from tests.detection.traffic import (
+    T0,
+    Fault,
+    resolve_as_operator,
+    run_cycles,
+    shop_traffic,
+    store,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +52,7 @@ def test_an_operator_resolve_is_final_for_the_skipped_calls_it_saw():
     store(shop_traffic(T0 + 300, 900, rps=2.0, seed=3))
     run_cycles(T0 - 900, T0 + 300)
     [incident] = opened()
-    client = token_client(make_user("operator", staff=True))
-    with time_machine.travel(datetime.fromtimestamp(T0 + 301, tz=UTC), tick=False):
-        answer = client.post(f"/aiops/incidents/{incident.public_id}/resolve")
-    assert answer.status_code == 200, answer.content
+    resolve_as_operator(incident.public_id, T0 + 301)
     run_cycles(T0 + 300, T0 + 310, interval=10)
     run_cycles(T0 + 310, T0 + 900)
 

@@ -11,15 +11,18 @@ for ten minutes while traffic went on.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-import time_machine
 
 from aiops.detection.core.seasonal import SLOT_SECONDS, day_and_slot
 from aiops.detection.models import Incident, SeasonalSlot
-from tests.conftest import make_user, token_client
-from tests.detection.traffic import T0, Fault, run_cycles, shop_traffic, store
+from tests.detection.traffic import (
+    T0,
+    Fault,
+    resolve_as_operator,
+    run_cycles,
+    shop_traffic,
+    store,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -183,13 +186,6 @@ def test_a_drop_of_everything_says_the_telemetry_may_have_stopped():
     assert "telemetry stopped" in anomaly.summary
 
 
-def resolve_by_operator(incident: Incident, at: float) -> None:
-    client = token_client(make_user("operator", staff=True))
-    with time_machine.travel(datetime.fromtimestamp(at, tz=UTC), tick=False):
-        answer = client.post(f"/aiops/incidents/{incident.public_id}/resolve")
-    assert answer.status_code == 200, answer.content
-
-
 def test_resolving_a_surge_that_ended_is_final_though_its_counts_stay_in_view():
     # Resolved at T0 + 730, after the surge (T0 + 300 to T0 + 720): the quarter
     # hours judged afterwards still hold its requests; they were seen.
@@ -199,7 +195,7 @@ def test_resolving_a_surge_that_ended_is_final_though_its_counts_stay_in_view():
     store(shop_traffic(T0 + 720, 1080, rps=2.0, seed=5))
     run_cycles(T0 - 600, T0 + 720)
     [incident] = opened()
-    resolve_by_operator(incident, T0 + 730)
+    resolve_as_operator(incident.public_id, T0 + 730)
     run_cycles(T0 + 720, T0 + 1800)
 
     [incident] = opened()
@@ -215,7 +211,7 @@ def test_a_surge_still_on_after_a_resolve_reopens_its_incident_at_once():
     store(shop_traffic(T0 + 300, 1200, rps=8.0, seed=2))
     run_cycles(T0 - 600, T0 + 600)
     [incident] = opened()
-    resolve_by_operator(incident, T0 + 610)
+    resolve_as_operator(incident.public_id, T0 + 610)
     run_cycles(T0 + 600, T0 + 900)
 
     [incident] = opened()

@@ -12,10 +12,12 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import time_machine
 from django.core.management import call_command
 
 from aiops.telemetry.records import SpanRecord
 from aiops.telemetry.store import insert_spans
+from tests.conftest import make_user, token_client
 
 T0 = datetime(2026, 1, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 
@@ -191,3 +193,11 @@ def run_cycles(start: float, end: float, interval: int = 30) -> list[float]:
         times.append(t)
         t += interval
     return times
+
+
+def resolve_as_operator(public_id: str, at: float) -> None:
+    """A staff user resolves the incident through the API at simulated ``at``."""
+    client = token_client(make_user("operator", staff=True))
+    with time_machine.travel(datetime.fromtimestamp(at, tz=UTC), tick=False):
+        answer = client.post(f"/aiops/incidents/{public_id}/resolve")
+    assert answer.status_code == 200, answer.content
