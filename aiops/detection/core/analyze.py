@@ -244,8 +244,7 @@ def _call_samples(
         served = summary.requests - summary.errors if summary else 0
         if served <= 0 or baseline is None:
             continue
-        since = baseline.suspicious_since.get("calls")
-        if since is not None and now - since < config.relearn_after:
+        if baselines_.holds(baseline, "calls", now, config):
             continue
         stats = calls.get((caller, callee))
         result[(caller, callee)] = (stats.served_calls if stats else 0, served)

@@ -65,6 +65,13 @@ def _move(old: float, new: float, weight: float) -> float:
     return old + weight * (new - old)
 
 
+def holds(baseline: Baseline, signal: str, now: float, config: DetectionConfig) -> bool:
+    """Whether ``signal`` is not learned now: suspicious since less than
+    ``relearn_after`` ago (a change that lasts longer is the new normal)."""
+    since = baseline.suspicious_since.get(signal)
+    return since is not None and now - since < config.relearn_after
+
+
 def learn(
     baseline: Baseline,
     bucket: Sequence[SpanRow],
@@ -117,8 +124,8 @@ def learn(
     blocked = set()
     for signal in SIGNALS:
         if signal in suspicious:
-            since = learned.suspicious_since.setdefault(signal, now)
-            if now - since < config.relearn_after:
+            learned.suspicious_since.setdefault(signal, now)
+            if holds(learned, signal, now, config):
                 blocked.add(signal)
         else:
             learned.suspicious_since.pop(signal, None)

@@ -13,7 +13,7 @@ caller whose calls look that collapsed (significantly or not) is suspicious:
 its calls per request are not learned until it recovers, or until the change
 has lasted ``relearn_after`` (a release that dropped the call for good).
 
-The fault is the caller's own code, whatever its traces show (``rca.OWN_KINDS``).
+The fault is the caller's own code, whatever its traces show (``rca.build_groups``).
 
 Only drops are judged (a callee called more often, e.g. retries, shows in the
 callee's own latency or errors), only for callers with enough requests to expect

@@ -157,17 +157,16 @@ def _range_step(state: dict, value: float) -> tuple[float, float]:
 def _off_beat(state: dict, at: float | None) -> bool:
     """Whether this step came much sooner after the last one than steps usually
     do (learns the gap). ``at`` is when the step's first value was taken."""
+    if at is None:
+        return False
     last = state.get("at")
-    if at is None or last is None or at <= last:
-        if at is not None:
-            state["at"] = max(at, last or at)
+    state["at"] = at if last is None else max(at, last)
+    if last is None or at <= last:
         return False
     gaps = state.get("gaps", [])
     gap = at - last
-    early = len(gaps) >= GAPS // 3 and gap < SHORT_GAP * median(gaps)
     state["gaps"] = (gaps + [gap])[-GAPS:]
-    state["at"] = at
-    return early
+    return len(gaps) >= GAPS // 3 and gap < SHORT_GAP * median(gaps)
 
 
 def step(
@@ -235,6 +234,7 @@ def step(
         alarm = Alarm(
             "range", "up" if up else "down", value, high if up else low, low, high, 0.0
         )
+        hold = ["range", alarm.direction, alarm.expected, low, high]
     elif level_score >= LEVEL_SD and abs(z) >= (usual := _usual_level(state)):
         # The level is judged on its recent scores, and it must sit beyond the
         # band those scores hold usual now: the band shown (never wider than 3
@@ -265,8 +265,6 @@ def step(
         state["quiet"] = REST
         # Range and level alarms have a side to stay beyond (the range, or 3 sd
         # of the level); a spread has none.
-        if alarm.test == "range":
-            hold = ["range", alarm.direction, alarm.expected, alarm.low, alarm.high]
         state["hold"] = hold
     return alarm
 
